@@ -1,0 +1,34 @@
+# Part of OpenG2P. See LICENSE file for full copyright and licensing details.
+{
+    "name": "G2P Payment: Payment Hub EE",
+    "summary": "Pay program beneficiaries through Mifos Payment Hub EE bulk "
+    "transfers, with status tracking and reconciliation.",
+    "category": "G2P",
+    "version": "17.0.1.0.0",
+    "author": "OpenG2P",
+    "website": "https://github.com/OpenG2P/openg2p-program",
+    "license": "LGPL-3",
+    "depends": [
+        "base",
+        "mail",
+        "queue_job",
+        "g2p_registry_base",
+        "g2p_programs",
+    ],
+    "external_dependencies": {"python": ["requests", "pandas"]},
+    "data": [
+        "security/ir.model.access.csv",
+        "data/queue_job_data.xml",
+        "data/ir_cron_data.xml",
+        "views/phee_payment_manager_views.xml",
+        "views/payment_batch_views.xml",
+        "views/payment_views.xml",
+        "views/cycle_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/menus.xml",
+    ],
+    "description": " ",
+    "application": False,
+    "installable": True,
+    "auto_install": False,
+}

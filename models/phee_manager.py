@@ -1,0 +1,392 @@
+# Part of OpenG2P. See LICENSE file for full copyright and licensing details.
+"""Payment Hub EE payment manager: configuration, credentials and the PHEE client."""
+
+import logging
+import secrets
+from datetime import datetime, timezone
+from urllib.parse import urlparse
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from ..phee import PheeClient, PheeConfig, PheeError, Token, const
+from ..phee.signer import load_private_key
+
+_logger = logging.getLogger(__name__)
+
+ADMIN_GROUPS = "base.group_system,g2p_registry_base.group_g2p_admin"
+CONFIG_PREFIX = "g2p_payment_phee.default_"
+
+# Identifier type written in the CSV when `payee_id_type_to_send` is empty.
+PAYEE_ID_TYPE_DEFAULTS = {
+    "phone": "msisdn",
+    "bank_acc_no": "accountNumber",
+    "bank_acc_iban": "accountNumber",
+    "email": "email",
+    "reg_id": "accountNumber",
+}
+URL_FIELDS = (
+    "auth_endpoint_url",
+    "payment_endpoint_url",
+    "status_endpoint_url",
+    "details_endpoint_url",
+    "batches_endpoint_url",
+)
+# Fields whose default a Settings page can set for new managers.
+SETTINGS_DEFAULT_FIELDS = URL_FIELDS + (
+    "tenant_id",
+    "username",
+    "password",
+    "grant_type",
+    "authorization",
+)
+
+
+class G2PPaymentHubEEManager(models.Model):
+    _name = "g2p.program.payment.manager.phee"
+    _inherit = "g2p.program.payment.manager.default"
+    _description = "Payment Hub EE Payment Manager"
+
+    # Each payment manager declares its own relation table for tags.
+    batch_tag_ids = fields.Many2many(
+        "g2p.payment.batch.tag",
+        "g2p_pay_batch_tag_pay_manager_phee",
+        string="Batch Tags",
+        ondelete="cascade",
+    )
+    create_batch = fields.Boolean("Automatically Create Batch", default=True)
+    max_batch_size = fields.Integer(
+        default=500,
+        help="Most payments in one PHEE batch. Batches are also split so that "
+        "each CSV file stays under PHEE's 100,000 byte limit.",
+    )
+
+    # Endpoints (in-cluster service names by default)
+    auth_endpoint_url = fields.Char(
+        "Authentication Endpoint URL",
+        default=const.DEFAULT_ENDPOINTS["auth"],
+        help="Operations app token endpoint. Leave empty when the operations "
+        "app runs with authorization off.",
+    )
+    payment_endpoint_url = fields.Char(
+        "Payment Endpoint URL",
+        required=True,
+        default=const.DEFAULT_ENDPOINTS["payment"],
+        help="Bulk processor batch submission endpoint (/batchtransactions).",
+    )
+    status_endpoint_url = fields.Char(
+        "Status Endpoint URL",
+        required=True,
+        default=const.DEFAULT_ENDPOINTS["status"],
+        help="Operations app batch summary endpoint; the batch id is appended.",
+    )
+    details_endpoint_url = fields.Char(
+        "Details Endpoint URL",
+        required=True,
+        default=const.DEFAULT_ENDPOINTS["details"],
+        help="Operations app transfer details endpoint (/api/v1/batch/detail).",
+    )
+    batches_endpoint_url = fields.Char(
+        "Batches Endpoint URL",
+        required=True,
+        default=const.DEFAULT_ENDPOINTS["batches"],
+        help="Operations app batch list (/api/v1/batches), used to find a batch "
+        "by its correlation id before sending it again.",
+    )
+
+    # Authentication
+    tenant_id = fields.Char("Tenant ID", required=True)
+    username = fields.Char(groups=ADMIN_GROUPS)
+    password = fields.Char(groups=ADMIN_GROUPS)
+    grant_type = fields.Char(default="password", groups=ADMIN_GROUPS)
+    authorization = fields.Char(
+        default=const.DEFAULT_BASIC_AUTHORIZATION,
+        groups=ADMIN_GROUPS,
+        help="Authorization header of the token request (the OAuth client).",
+    )
+    auth_token = fields.Char(
+        "Authentication Token", groups=ADMIN_GROUPS, copy=False, readonly=True
+    )
+    auth_token_expires_at = fields.Datetime(
+        "Token Expiry", groups=ADMIN_GROUPS, copy=False, readonly=True
+    )
+    signature_private_key = fields.Text(
+        "Signing Private Key",
+        groups=ADMIN_GROUPS,
+        help="PEM private key for the X-SIGNATURE header. Empty: no signature.",
+    )
+    tls_verify = fields.Boolean(
+        "Verify TLS Certificates",
+        default=True,
+        help="Turn off only for a test deployment with self-signed certificates.",
+    )
+    tls_ca_bundle = fields.Char(
+        "CA Bundle Path",
+        help="Path on the Odoo server of a PEM bundle of trusted CAs, e.g. for "
+        "PHEE's self-signed in-cluster certificates.",
+    )
+
+    # Batch and payment parameters
+    payment_mode = fields.Char(required=True, default="mojaloop")
+    payer_id_type = fields.Char(required=True, default="msisdn")
+    payer_id = fields.Char(required=True)
+    payee_id_type = fields.Selection(
+        [
+            ("bank_acc_no", "Bank Account Number"),
+            ("bank_acc_iban", "IBAN"),
+            ("phone", "Phone"),
+            ("email", "Email"),
+            ("reg_id", "Registrant ID"),
+        ],
+        "Payee ID Field",
+        required=True,
+        default="phone",
+    )
+    reg_id_type_for_payee_id = fields.Many2one("g2p.id.type", "Payee DFSP ID Type")
+    payee_id_type_to_send = fields.Char(
+        help="Identifier type written in the CSV. Empty: msisdn for phones, "
+        "accountNumber for bank accounts and IDs, email for e-mails."
+    )
+    file_name_prefix = fields.Char("Filename Prefix", default="ph_ee_")
+    batch_type_header = fields.Char(
+        "Batch Transaction Type Header", default="csv", required=True
+    )
+    batch_purpose_header = fields.Char(
+        "Batch Transaction Purpose Header", default="G2P Payment"
+    )
+    batch_request_timeout = fields.Integer(
+        help="Seconds to wait for PHEE's answer to a batch submission.", default=60
+    )
+    make_csv_at_prepare = fields.Boolean(
+        help="Render each batch's CSV file as an attachment when payments are "
+        "prepared, so it can be reviewed before sending."
+    )
+    allow_decimal_amounts = fields.Boolean(
+        help="Only for deployments whose PHEE accepts decimal amounts. Real PHEE "
+        "parses amounts as whole numbers."
+    )
+    resubmit_grace_minutes = fields.Integer(
+        "Wait Before Re-sending (min)",
+        default=10,
+        help="After a submission whose outcome is unknown (timeout, server "
+        "error), PHEE is searched for the batch; it is sent again only when PHEE "
+        "still does not have it this many minutes after the attempt.",
+    )
+
+    # Callback
+    callback_enabled = fields.Boolean(
+        "Status Callback",
+        help="Ask PHEE to call Odoo back when a batch progresses; Odoo then "
+        "fetches the batch status.",
+    )
+    callback_token = fields.Char(groups=ADMIN_GROUPS, copy=False, readonly=True)
+    callback_url = fields.Char(compute="_compute_callback_url", groups=ADMIN_GROUPS)
+
+    # ------------------------------------------------------------
+    # DEFAULTS, COMPUTE, CONSTRAINTS
+    # ------------------------------------------------------------
+
+    @api.model
+    def default_get(self, fields_list):
+        """Override to take the admin's defaults from Settings."""
+        res = super().default_get(fields_list)
+        params = self.env["ir.config_parameter"].sudo()
+        for fname in SETTINGS_DEFAULT_FIELDS:
+            value = params.get_param(CONFIG_PREFIX + fname)
+            if value and fname in fields_list:
+                res[fname] = value
+        return res
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            vals.setdefault("callback_token", secrets.token_urlsafe(32))
+        return super().create(vals_list)
+
+    @api.depends("callback_enabled", "callback_token")
+    def _compute_callback_url(self):
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
+        for rec in self:
+            rec.callback_url = (
+                f"{base_url}/g2p_payment_phee/callback/{rec.callback_token}"
+                if rec.callback_enabled and rec.callback_token
+                else False
+            )
+
+    @api.constrains(*URL_FIELDS)
+    def _check_endpoint_urls(self):
+        for rec in self:
+            for fname in URL_FIELDS:
+                url = rec[fname]
+                parsed = urlparse(url or "")
+                if url and (parsed.scheme not in ("http", "https") or not parsed.netloc):
+                    raise ValidationError(
+                        _(
+                            "%(field)s must be an http(s) URL, not “%(url)s”.",
+                            field=rec._fields[fname].string,
+                            url=url,
+                        )
+                    )
+
+    @api.constrains("max_batch_size", "batch_request_timeout", "batch_type_header")
+    def _check_batch_parameters(self):
+        for rec in self:
+            if rec.max_batch_size <= 0:
+                raise ValidationError(_("Max batch size must be greater than zero."))
+            if rec.batch_request_timeout <= 0:
+                raise ValidationError(_("The request timeout must be positive."))
+            if (rec.batch_type_header or "").strip().lower() != "csv":
+                raise ValidationError(
+                    _("PHEE batches are sent as CSV files: the Type header is “csv”.")
+                )
+
+    @api.constrains("signature_private_key")
+    def _check_signature_private_key(self):
+        for rec in self.sudo():
+            if rec.signature_private_key:
+                try:
+                    load_private_key(rec.signature_private_key)
+                except PheeError as error:
+                    raise ValidationError(
+                        _("Signing key: %(error)s", error=error.message)
+                    ) from None
+
+    def constrains_batch_tag_ids(self):
+        """Override: without tags, every entitlement goes to one group of batches."""
+        for rec in self:
+            tags = rec.batch_tag_ids.sorted("order")
+            if rec.create_batch and tags and tags[-1].domain != "[]":
+                raise ValidationError(
+                    _("Last tag in the Batch Tags list must contain empty domain.")
+                )
+
+    @api.onchange("tls_verify")
+    def _onchange_tls_verify(self):
+        if not self.tls_verify:
+            return {
+                "warning": {
+                    "title": _("TLS verification off"),
+                    "message": _(
+                        "Odoo will accept any certificate from PHEE, so anyone on "
+                        "the network path can read or change payment files. Prefer "
+                        "a CA bundle path for self-signed certificates."
+                    ),
+                }
+            }
+
+    # ------------------------------------------------------------
+    # PHEE CLIENT
+    # ------------------------------------------------------------
+
+    def _phee_payee_id_type(self):
+        """Return the identifier type written in the CSV for this manager's payees."""
+        self.ensure_one()
+        return (self.payee_id_type_to_send or "").strip() or PAYEE_ID_TYPE_DEFAULTS[
+            self.payee_id_type
+        ]
+
+    def _phee_config(self):
+        """Build the PHEE client configuration (reads credentials as superuser).
+
+        self.ensure_one()
+        """
+        self.ensure_one()
+        rec = self.sudo()
+        verify = rec.tls_ca_bundle or True if rec.tls_verify else False
+        return PheeConfig(
+            tenant_id=rec.tenant_id or "",
+            payment_endpoint_url=rec.payment_endpoint_url or "",
+            status_endpoint_url=rec.status_endpoint_url or "",
+            details_endpoint_url=rec.details_endpoint_url or "",
+            batches_endpoint_url=rec.batches_endpoint_url or "",
+            auth_endpoint_url=rec.auth_endpoint_url or "",
+            username=rec.username or "",
+            password=rec.password or "",
+            grant_type=rec.grant_type or "password",
+            authorization=rec.authorization or const.DEFAULT_BASIC_AUTHORIZATION,
+            verify=verify,
+            read_timeout=float(rec.batch_request_timeout or 60),
+            signature_private_key=rec.signature_private_key or "",
+        )
+
+    def _phee_client(self):
+        """Return a PHEE client seeded with the cached token.
+
+        Refreshed tokens are written back to the manager.
+        """
+        self.ensure_one()
+        rec = self.sudo()
+        token = None
+        if rec.auth_token and rec.auth_token_expires_at:
+            expires = rec.auth_token_expires_at.replace(tzinfo=timezone.utc)
+            token = Token(rec.auth_token, expires.timestamp())
+        config = self._phee_config()
+        config.validate()
+        return PheeClient(config, token=token, on_token=rec._phee_store_token)
+
+    def _phee_store_token(self, token):
+        expires = datetime.fromtimestamp(token.expires_at, tz=timezone.utc)
+        self.sudo().write(
+            {
+                "auth_token": token.access_token,
+                "auth_token_expires_at": expires.replace(tzinfo=None),
+            }
+        )
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_test_connection(self):
+        """Fetch a token and query the operations app; report the outcome."""
+        self.ensure_one()
+        try:
+            with self._phee_client() as client:
+                result = client.test_connection()
+        except PheeError as error:
+            return self._phee_notify(
+                _("Connection failed: %(error)s", error=error.message),
+                "danger",
+                close=False,
+            )
+        message = (
+            _("Connected: token obtained and operations app reachable.")
+            if result.get("auth")
+            else _("Connected: operations app reachable (authorization off).")
+        )
+        return self._phee_notify(message, "success", close=False)
+
+    @api.model
+    def _phee_notify(self, message, kind="info", sticky=False, close=True):
+        """Return a display_notification client action (closing any dialog)."""
+        params = {
+            "title": _("Payment Hub EE"),
+            "message": message,
+            "sticky": sticky,
+            "type": kind,
+        }
+        if close:
+            params["next"] = {"type": "ir.actions.act_window_close"}
+        return {"type": "ir.actions.client", "tag": "display_notification", "params": params}
+
+    def _phee_check_ready(self):
+        """Raise a UserError listing every cycle-wide problem that blocks payments."""
+        self.ensure_one()
+        problems = []
+        if not self.payer_id or not self.payer_id_type:
+            problems.append(_("the payer identifier and its type are required"))
+        if not self.currency_id:
+            problems.append(_("the program's journal has no currency"))
+        if self.payee_id_type == "reg_id" and not self.reg_id_type_for_payee_id:
+            problems.append(_("choose the ID type used as payee identifier"))
+        if not self.tenant_id:
+            problems.append(_("the tenant ID is required"))
+        if problems:
+            raise UserError(
+                _(
+                    "Payment Hub EE manager “%(name)s” cannot pay this cycle: "
+                    "%(problems)s.",
+                    name=self.name,
+                    problems="; ".join(problems),
+                )
+            )

@@ -1,0 +1,381 @@
+# Part of OpenG2P. See LICENSE file for full copyright and licensing details.
+"""Set-based preparation of PHEE payments and batches from approved entitlements."""
+
+import logging
+from uuid import uuid4
+
+import pandas as pd
+
+from odoo import Command, _, fields, models
+from odoo.exceptions import UserError
+
+from odoo.addons.queue_job.delay import group
+
+from ..phee import csv_render
+from .phee_manager_send import SEND_CHANNEL
+from .phee_payee import PayeeResolver
+
+_logger = logging.getLogger(__name__)
+
+HELD_BACK_SHOWN = 10
+
+
+class G2PPaymentHubEEManagerPrepare(models.Model):
+    _inherit = "g2p.program.payment.manager.phee"
+
+    PHEE_SYNC_PREPARE_LIMIT = 5000
+    PHEE_PREPARE_JOB_SIZE = 5000
+
+    def prepare_payments(self, cycle, entitlements=None):
+        """Override of `g2p_programs`: issue payments for the cycle's approved
+        entitlements that have no payment yet (or only failed ones), grouped in
+        batches; large cycles are prepared by queue jobs."""
+        self.ensure_one()
+        if cycle.state != "approved":
+            raise UserError(_("Payments can only be prepared for an approved cycle."))
+        self._phee_check_ready()
+        entitlement_ids = self._phee_payable_entitlement_ids(cycle, entitlements)
+        if not entitlement_ids:
+            return self._phee_notify(
+                _(
+                    "No new payment to issue: every approved entitlement of this "
+                    "cycle already has a payment that did not fail."
+                ),
+                "warning",
+            )
+        if len(entitlement_ids) > self.PHEE_SYNC_PREPARE_LIMIT:
+            self._phee_prepare_async(cycle, entitlement_ids)
+            return self._phee_notify(
+                _(
+                    "Preparing %(count)s payments in the background; the cycle "
+                    "chatter will tell when it is done.",
+                    count=len(entitlement_ids),
+                ),
+                "success",
+                sticky=True,
+            )
+        payments, batches, held = self._phee_prepare(cycle, entitlement_ids)
+        return self._phee_prepare_notification(payments, batches, held)
+
+    def _prepare_payments(self, cycle, entitlements):
+        """Override of `g2p_programs` (used by cash entitlements and the default
+        async path): same set-based preparation, returning (payments, batches)."""
+        self.ensure_one()
+        ids = self._phee_payable_entitlement_ids(cycle, entitlements)
+        payments, batches, _held = self._phee_prepare(cycle, ids)
+        return payments, batches
+
+    def _phee_prepare_async(self, cycle, entitlement_ids):
+        """Prepare in queue jobs of bounded size, then unlock the cycle."""
+        cycle.message_post(
+            body=_(
+                "Preparing payments for %(count)s entitlements started.",
+                count=len(entitlement_ids),
+            )
+        )
+        cycle.write({"locked": True, "locked_reason": _("Preparing PHEE payments.")})
+        size = self.PHEE_PREPARE_JOB_SIZE
+        jobs = [
+            self.delayable(
+                channel=SEND_CHANNEL,
+                identity_key=f"g2p_payment_phee.prepare.{cycle.id}.{chunk[0]}",
+                description=_("PHEE: prepare payments of %(cycle)s", cycle=cycle.name),
+            )._phee_prepare_job(cycle, chunk)
+            for chunk in (
+                entitlement_ids[i : i + size]
+                for i in range(0, len(entitlement_ids), size)
+            )
+        ]
+        main_job = group(*jobs)
+        main_job.on_done(
+            self.delayable().mark_job_as_done(cycle, _("PHEE payments prepared."))
+        )
+        main_job.delay()
+
+    def _phee_prepare_job(self, cycle, entitlement_ids):
+        """Queue job: prepare one chunk (idempotent: paid entitlements are skipped)."""
+        ids = self._phee_payable_entitlement_ids(
+            cycle, self.env["g2p.entitlement"].browse(entitlement_ids)
+        )
+        payments, batches, held = self._phee_prepare(cycle, ids)
+        return f"{len(payments)} payments, {len(batches)} batches, {len(held)} held"
+
+    # ------------------------------------------------------------
+    # SET-BASED PREPARATION
+    # ------------------------------------------------------------
+
+    def _phee_payable_entitlement_ids(self, cycle, entitlements=None):
+        """Ids of approved entitlements whose payments all failed (or that have none),
+        in one query."""
+        self.env["g2p.entitlement"].check_access_rights("read")
+        self.env.flush_all()
+        query = """
+            SELECT e.id FROM g2p_entitlement e
+             WHERE e.cycle_id = %s AND e.state = 'approved'
+               AND NOT EXISTS (
+                   SELECT 1 FROM g2p_payment p
+                    WHERE p.entitlement_id = e.id
+                      AND p.status IS DISTINCT FROM 'failed')
+        """
+        params = [cycle.id]
+        if entitlements:
+            query += " AND e.id = ANY(%s)"
+            params.append(list(entitlements.ids))
+        self.env.cr.execute(query + " ORDER BY e.id", params)
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    def _phee_prepare(self, cycle, entitlement_ids):
+        """Create payments and batches for these entitlements.
+
+        :return: (payments, batches, held) where held lists (entitlement, reason)
+            for the payments that were held back and marked failed.
+        """
+        self.ensure_one()
+        Payment = self.env["g2p.payment"]
+        if not entitlement_ids:
+            return Payment, self.env["g2p.payment.batch"], []
+        frame = self._phee_entitlement_frame(entitlement_ids)
+        reasons = self._phee_hold_back_reasons(frame)
+        batch_rows = self._phee_batch_rows(cycle, frame, reasons)
+        batches = self._phee_create_batches(cycle, frame, batch_rows)
+        payments = self._phee_create_payments(cycle, frame, reasons, batch_rows, batches)
+        if self.make_csv_at_prepare:
+            for batch in batches:
+                self._phee_render_batch(batch)
+        held = [
+            (self.env["g2p.entitlement"].browse(int(frame.at[row, "entitlement_id"])), why)
+            for row, why in reasons.items()
+        ]
+        self._phee_post_prepare_summary(cycle, payments, batches, held)
+        _logger.info(
+            "PHEE prepare cycle %s: %s payments, %s batches, %s held back",
+            cycle.id,
+            len(payments),
+            len(batches),
+            len(held),
+        )
+        return payments, batches, held
+
+    def _phee_entitlement_frame(self, entitlement_ids):
+        """Read the entitlements' amounts and payees' identifiers into a frame."""
+        self.env.cr.execute(
+            """SELECT id, partner_id, initial_amount, transfer_fee
+                 FROM g2p_entitlement WHERE id = ANY(%s) ORDER BY id""",
+            [list(entitlement_ids)],
+        )
+        frame = pd.DataFrame(
+            self.env.cr.fetchall(),
+            columns=["entitlement_id", "partner_id", "amount", "fee"],
+        )
+        frame["amount"] = frame["amount"].astype(float)
+        frame["fee"] = frame["fee"].fillna(0).astype(float)
+        identifiers = PayeeResolver(self).resolve(frame["partner_id"].unique().tolist())
+        frame["payee_identifier"] = frame["partner_id"].map(identifiers)
+        frame["tag_id"] = self._phee_tag_of(frame["entitlement_id"].tolist())
+        return frame
+
+    def _phee_tag_of(self, entitlement_ids):
+        """Batch tag id (or 0) of each entitlement, first matching tag by order."""
+        tags = self.batch_tag_ids.sorted("order")
+        if not tags:
+            return [0] * len(entitlement_ids)
+        remaining = set(entitlement_ids)
+        tag_of = {}
+        for tag in tags:
+            domain = self._safe_eval(tag.domain or "[]")
+            matched = self.env["g2p.entitlement"].search(
+                domain + [("id", "in", list(remaining))]
+            )
+            for ent_id in matched.ids:
+                tag_of[ent_id] = tag.id
+            remaining -= set(matched.ids)
+        return [tag_of.get(ent_id, 0) for ent_id in entitlement_ids]
+
+    def _phee_csv_frame(self, request_ids, identifiers, amounts, note=""):
+        """Build the PHEE CSV frame for rows of this manager."""
+        return csv_render.build_frame(
+            request_ids=request_ids,
+            payee_identifier_types=self._phee_payee_id_type(),
+            payee_identifiers=identifiers,
+            amounts=amounts,
+            payment_mode=self.payment_mode,
+            payer_identifier_type=self.payer_id_type,
+            payer_identifier=self.payer_id,
+            currency=self.currency_id.name or "",
+            note=note,
+        )
+
+    def _phee_note(self, cycle):
+        """Note written on every row of the cycle's files."""
+        return f"{cycle.program_id.name} {cycle.name}"
+
+    def _phee_hold_back_reasons(self, frame):
+        """Map row position → reason for rows that cannot be paid through PHEE."""
+        csv_frame = self._phee_csv_frame(
+            frame["entitlement_id"].astype(str),
+            frame["payee_identifier"],
+            frame["amount"],
+        )
+        reasons = {}
+        missing = _("registrant has no %(kind)s", kind=self._phee_payee_kind_label())
+        for problem in csv_render.find_problems(
+            csv_frame, allow_decimal=self.allow_decimal_amounts
+        ):
+            if problem.row < 0 or problem.row in reasons:
+                continue
+            if problem.field == "payee_identifier" and not isinstance(
+                frame.at[problem.row, "payee_identifier"], str
+            ):
+                reasons[problem.row] = missing
+            else:
+                reasons[problem.row] = problem.reason
+        return reasons
+
+    def _phee_payee_kind_label(self):
+        self.ensure_one()
+        if self.payee_id_type == "reg_id":
+            return _("ID of type %(type)s", type=self.reg_id_type_for_payee_id.name)
+        return dict(self._fields["payee_id_type"]._description_selection(self.env))[
+            self.payee_id_type
+        ]
+
+    def _phee_batch_rows(self, cycle, frame, reasons):
+        """Split payable rows into batches: per tag, at most max_batch_size rows
+        and a CSV file under PHEE's size limit. Returns [(tag_id, positions)]."""
+        if not self.create_batch:
+            return []
+        good = frame.drop(index=list(reasons))
+        tag_sizes = {tag.id: tag.max_batch_size for tag in self.batch_tag_ids}
+        result = []
+        for tag_id, rows in good.groupby("tag_id", sort=False):
+            size = min(self.max_batch_size, tag_sizes.get(tag_id) or self.max_batch_size)
+            positions = rows.index.to_numpy()
+            for start in range(0, len(positions), size):
+                chunk = positions[start : start + size]
+                sample = self._phee_csv_frame(
+                    ["0" * 36] * len(chunk),
+                    frame.loc[chunk, "payee_identifier"],
+                    frame.loc[chunk, "amount"],
+                    self._phee_note(cycle),
+                )
+                for lo, hi in csv_render.split_to_fit(
+                    sample, allow_decimal=self.allow_decimal_amounts
+                ):
+                    result.append((int(tag_id), chunk[lo:hi].tolist()))
+        return result
+
+    def _phee_create_batches(self, cycle, frame, batch_rows):
+        now = fields.Datetime.now()
+        return self.env["g2p.payment.batch"].create(
+            [
+                {
+                    "name": str(uuid4()),
+                    "cycle_id": cycle.id,
+                    "tag_id": tag_id or False,
+                    "stats_datetime": now,
+                    "stats_issued_transactions": len(rows),
+                    "stats_issued_amount": float(frame.loc[rows, "amount"].sum()),
+                    "phee_state": "draft",
+                }
+                for tag_id, rows in batch_rows
+            ]
+        )
+
+    def _phee_create_payments(self, cycle, frame, reasons, batch_rows, batches):
+        batch_of = {}
+        for batch, (_tag, rows) in zip(batches, batch_rows, strict=True):
+            batch_of.update(dict.fromkeys(rows, batch.id))
+        id_type = self._phee_payee_id_type()
+        vals_list = []
+        for row in frame.itertuples():
+            identifier = row.payee_identifier if isinstance(row.payee_identifier, str) else False
+            vals = {
+                "name": str(uuid4()),
+                "entitlement_id": row.entitlement_id,
+                "cycle_id": cycle.id,
+                "amount_issued": row.amount,
+                "payment_fee": row.fee,
+                "state": "issued",
+                "account_number": identifier,
+                "phee_payee_id_type": id_type,
+                "batch_id": batch_of.get(row.Index, False),
+            }
+            if row.Index in reasons:
+                vals.update(
+                    status="failed",
+                    status_is_final=True,
+                    status_datetime=fields.Datetime.now(),
+                    phee_failure_reason=reasons[row.Index],
+                )
+            vals_list.append(vals)
+        payments = self.env["g2p.payment"].create(vals_list)
+        by_batch = {}
+        for payment, vals in zip(payments, vals_list, strict=True):
+            if vals["batch_id"]:
+                by_batch.setdefault(vals["batch_id"], []).append(payment.id)
+        for batch in batches:
+            batch.payment_ids = [Command.set(by_batch.get(batch.id, []))]
+        return payments
+
+    def _phee_render_batch(self, batch):
+        """Render the batch's CSV from its payments, attach it and return the text.
+
+        :raise PheeValidationError: when a row cannot be sent.
+        """
+        self.ensure_one()
+        payments = batch.payment_ids.sorted("id")
+        rows = payments.read(["name", "account_number", "amount_issued"])
+        frame = self._phee_csv_frame(
+            [r["name"] for r in rows],
+            [r["account_number"] or None for r in rows],
+            [r["amount_issued"] for r in rows],
+            self._phee_note(batch.cycle_id),
+        )
+        csv_text = csv_render.render_csv(frame, allow_decimal=self.allow_decimal_amounts)
+        batch._phee_store_csv(self, csv_text)
+        return csv_text
+
+    # ------------------------------------------------------------
+    # FEEDBACK
+    # ------------------------------------------------------------
+
+    def _phee_held_back_lines(self, held):
+        return [
+            _("%(name)s: %(reason)s", name=ent.partner_id.name, reason=reason)
+            for ent, reason in held
+        ]
+
+    def _phee_post_prepare_summary(self, cycle, payments, batches, held):
+        body = _(
+            "PHEE payments prepared: %(count)s payments in %(batches)s batches.",
+            count=len(payments) - len(held),
+            batches=len(batches),
+        )
+        if held:
+            body += "\n" + _(
+                "%(count)s registrants held back (payment marked failed, not sent):",
+                count=len(held),
+            )
+            body += "\n" + "\n".join(self._phee_held_back_lines(held))
+        cycle.message_post(body=body)
+
+    def _phee_prepare_notification(self, payments, batches, held):
+        message = _(
+            "%(count)s payments prepared in %(batches)s batches.",
+            count=len(payments) - len(held),
+            batches=len(batches),
+        )
+        if not self.create_batch:
+            message += " " + _(
+                "Batches are not created automatically: assign the payments to "
+                "batches before sending."
+            )
+        if held:
+            lines = self._phee_held_back_lines(held[:HELD_BACK_SHOWN])
+            message += "\n" + _(
+                "%(count)s registrants held back:", count=len(held)
+            ) + "\n" + "\n".join(lines)
+            if len(held) > HELD_BACK_SHOWN:
+                message += "\n" + _("… and more: see the cycle chatter.")
+        kind = "warning" if held else "success"
+        return self._phee_notify(message, kind, sticky=bool(held))

@@ -1,0 +1,223 @@
+# Part of OpenG2P. See LICENSE file for full copyright and licensing details.
+"""Status sync: PHEE batch summaries and transfers reconciled onto payments."""
+
+import logging
+
+from psycopg2.extras import execute_values
+
+from odoo import _, fields, models
+
+from ..phee import PheeError, match_transfers
+from .payment_batch import FINAL_STATES, OPEN_STATES
+from .phee_utils import commit_unless_testing
+
+_logger = logging.getLogger(__name__)
+
+DETAIL_PAGE_SIZE = 1000
+MISSING_LOOKUP_LIMIT = 50
+
+
+class G2PPaymentHubEEManagerSync(models.Model):
+    _inherit = "g2p.program.payment.manager.phee"
+
+    def _phee_sync_batches(self, batches, commit=False):
+        """Resolve batches still submitting, then sync the open ones.
+
+        One batch's error never stops the others: it is kept on that batch.
+        """
+        self.ensure_one()
+        try:
+            client = self._phee_client()
+        except PheeError as error:
+            for batch in batches:
+                batch._phee_sync_failed(error)
+            return
+        with client:
+            submitting = batches.filtered(lambda b: b.phee_state == "submitting")
+            if submitting:
+                self._phee_resolve_submissions(submitting, client, commit=commit)
+            for batch in batches.filtered(lambda b: b.phee_state in OPEN_STATES):
+                try:
+                    with self.env.cr.savepoint():
+                        self._phee_sync_batch(batch, client)
+                except PheeError as error:
+                    _logger.warning(
+                        "PHEE status of batch %s failed: %s", batch.name, error.code
+                    )
+                    batch._phee_sync_failed(error)
+                if commit:
+                    commit_unless_testing(self.env.cr)
+        self._phee_check_cycles_done(
+            batches.filtered(lambda b: b.phee_state in FINAL_STATES).cycle_id
+        )
+
+    def _phee_sync_batch(self, batch, client):
+        """Fetch one batch's summary and transfers and apply them."""
+        now = fields.Datetime.now()
+        summary = client.get_batch_summary(batch.external_batch_ref)
+        if summary is None:
+            # PHEE's importer has not created the batch yet: not an error.
+            batch.write({"phee_last_sync_at": now, "phee_last_error": False})
+            return
+        batch._phee_progress()
+        payments = batch.payment_ids
+        request_ids = payments.mapped("name")
+        outcomes = match_transfers(
+            request_ids,
+            client.iter_transfers(batch.external_batch_ref, page_size=DETAIL_PAGE_SIZE),
+        )
+        if summary.settled:
+            self._phee_lookup_missing(client, request_ids, outcomes)
+        self._phee_apply_outcomes(payments, outcomes)
+        batch.write(
+            {
+                "phee_last_sync_at": now,
+                "phee_last_error": False,
+                "stats_datetime": now,
+                "stats_sent_transactions": summary.total,
+                "stats_sent_amount": float(summary.total_amount),
+                "stats_paid_transactions": summary.successful,
+                "stats_paid_amount": float(summary.successful_amount),
+                "stats_failed_transactions": summary.failed,
+                "stats_failed_amount": float(summary.failed_amount),
+            }
+        )
+        if batch.phee_state not in FINAL_STATES and all(
+            payments.mapped("status_is_final")
+        ):
+            batch._phee_complete()
+
+    def _phee_lookup_missing(self, client, request_ids, outcomes):
+        """Rows PHEE stored under the parent batch (e.g. in-file duplicates) may be
+        missing from the details: look a bounded number up one by one."""
+        missing = [rid for rid in request_ids if rid not in outcomes]
+        for request_id in missing[:MISSING_LOOKUP_LIMIT]:
+            transfer = client.find_transfer(request_id)
+            if transfer:
+                outcomes.update(match_transfers([request_id], [transfer]))
+
+    def _phee_apply_outcomes(self, payments, outcomes):
+        """Write PHEE outcomes onto payments in one statement; unchanged payments
+        are left alone, so re-applying the same status changes nothing.
+
+        :return: number of payments changed
+        """
+        rows = []
+        for payment in payments:
+            outcome = outcomes.get(payment.name)
+            if not outcome or payment.status_is_final:
+                continue
+            row = self._phee_payment_row(payment, outcome)
+            if row:
+                rows.append(row)
+        if not rows:
+            return 0
+        self.env["g2p.payment"].flush_model()
+        execute_values(
+            self.env.cr,
+            """UPDATE g2p_payment AS p
+                  SET state = v.state, status = v.status,
+                      status_is_final = v.final, status_datetime = v.status_at,
+                      amount_paid = v.amount, payment_datetime = v.paid_at,
+                      phee_status = v.phee_status, phee_failure_reason = v.reason,
+                      phee_transaction_id = v.txid, write_uid = v.uid,
+                      write_date = now() AT TIME ZONE 'UTC'
+                 FROM (VALUES %s) AS v(id, state, status, final, status_at, amount,
+                                       paid_at, phee_status, reason, txid, uid)
+                WHERE p.id = v.id""",
+            [row + (self.env.uid,) for row in rows],
+            template="(%s, %s, %s, %s, %s::timestamp, %s::numeric, %s::timestamp,"
+            " %s, %s, %s, %s)",
+        )
+        payments.invalidate_recordset()
+        return len(rows)
+
+    def _phee_payment_row(self, payment, outcome):
+        """VALUES row for one payment, or None when nothing would change."""
+        now = fields.Datetime.now()
+        if outcome.status == "paid":
+            amount = float(outcome.amount) if outcome.amount is not None else None
+            return (
+                payment.id,
+                "reconciled",
+                "paid",
+                True,
+                now,
+                amount if amount is not None else payment.amount_issued,
+                outcome.completed_at or now,
+                outcome.phee_status,
+                None,
+                outcome.transaction_id,
+            )
+        if outcome.status == "failed":
+            return (
+                payment.id,
+                "reconciled",
+                "failed",
+                True,
+                now,
+                0.0,
+                None,
+                outcome.phee_status,
+                outcome.reason or _("PHEE reported %(status)s", status=outcome.phee_status),
+                outcome.transaction_id,
+            )
+        if outcome.phee_status != payment.phee_status:
+            return (
+                payment.id,
+                payment.state,
+                payment.status or None,
+                False,
+                payment.status_datetime,
+                payment.amount_paid or None,
+                payment.payment_datetime,
+                outcome.phee_status,
+                payment.phee_failure_reason or None,
+                outcome.transaction_id,
+            )
+        return None
+
+    def _phee_check_cycles_done(self, cycles):
+        """Tell each cycle whose PHEE batches are all complete (once, when the last
+        one completes); a cycle whose payments are all paid is marked distributed."""
+        for cycle in cycles:
+            batches = cycle.payment_batch_ids.filtered("phee_state")
+            if cycle.phee_all_batches_done or not all(
+                b.phee_state in FINAL_STATES for b in batches
+            ):
+                continue
+            cycle.phee_all_batches_done = True
+            payments = self.env["g2p.payment"].search([("cycle_id", "=", cycle.id)])
+            paid = payments.filtered(lambda p: p.status == "paid")
+            cycle.message_post(
+                body=_(
+                    "All PHEE batches of this cycle are complete: %(paid)s of "
+                    "%(total)s payments paid.",
+                    paid=len(paid),
+                    total=len(payments),
+                )
+            )
+            if len(paid) == len(payments) and cycle.state == "approved":
+                cycle.mark_distributed()
+
+    def _phee_sync_notification(self, batches):
+        """Summarise the status of these batches for the officer."""
+        payments = batches.payment_ids
+        paid = payments.filtered(lambda p: p.status == "paid")
+        failed = payments.filtered(lambda p: p.status == "failed")
+        errors = batches.filtered("phee_last_error")
+        message = _(
+            "%(paid)s paid (%(paid_amount)s), %(failed)s failed, %(pending)s pending "
+            "in %(batches)s batches.",
+            paid=len(paid),
+            paid_amount=sum(paid.mapped("amount_paid")),
+            failed=len(failed),
+            pending=len(payments) - len(paid) - len(failed),
+            batches=len(batches),
+        )
+        if errors:
+            message += "\n" + "\n".join(
+                f"{b.name}: {b.phee_last_error}" for b in errors[:5]
+            )
+        kind = "danger" if errors else ("warning" if failed else "success")
+        return self._phee_notify(message, kind, sticky=bool(errors))

@@ -1,0 +1,119 @@
+# Part of OpenG2P. See LICENSE file for full copyright and licensing details.
+from odoo import _, api, fields, models
+
+from ..phee import PheeClient, PheeConfig, PheeError, const
+from .phee_manager import ADMIN_GROUPS, CONFIG_PREFIX
+
+CRON_XMLID = "g2p_payment_phee.cron_phee_status_sync"
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    phee_default_auth_endpoint_url = fields.Char(
+        "Authentication Endpoint URL",
+        config_parameter=CONFIG_PREFIX + "auth_endpoint_url",
+        default=const.DEFAULT_ENDPOINTS["auth"],
+    )
+    phee_default_payment_endpoint_url = fields.Char(
+        "Payment Endpoint URL",
+        config_parameter=CONFIG_PREFIX + "payment_endpoint_url",
+        default=const.DEFAULT_ENDPOINTS["payment"],
+    )
+    phee_default_status_endpoint_url = fields.Char(
+        "Status Endpoint URL",
+        config_parameter=CONFIG_PREFIX + "status_endpoint_url",
+        default=const.DEFAULT_ENDPOINTS["status"],
+    )
+    phee_default_details_endpoint_url = fields.Char(
+        "Details Endpoint URL",
+        config_parameter=CONFIG_PREFIX + "details_endpoint_url",
+        default=const.DEFAULT_ENDPOINTS["details"],
+    )
+    phee_default_batches_endpoint_url = fields.Char(
+        "Batches Endpoint URL",
+        config_parameter=CONFIG_PREFIX + "batches_endpoint_url",
+        default=const.DEFAULT_ENDPOINTS["batches"],
+    )
+    phee_default_tenant_id = fields.Char(
+        "Tenant ID", config_parameter=CONFIG_PREFIX + "tenant_id"
+    )
+    phee_default_username = fields.Char(
+        "Username", config_parameter=CONFIG_PREFIX + "username", groups=ADMIN_GROUPS
+    )
+    phee_default_password = fields.Char(
+        "Password", config_parameter=CONFIG_PREFIX + "password", groups=ADMIN_GROUPS
+    )
+    phee_default_grant_type = fields.Char(
+        "Grant Type",
+        config_parameter=CONFIG_PREFIX + "grant_type",
+        default="password",
+        groups=ADMIN_GROUPS,
+    )
+    phee_default_authorization = fields.Char(
+        "Authorization",
+        config_parameter=CONFIG_PREFIX + "authorization",
+        default=const.DEFAULT_BASIC_AUTHORIZATION,
+        groups=ADMIN_GROUPS,
+    )
+    phee_status_sync_interval = fields.Integer(
+        "Status Sync Interval (minutes)",
+        default=5,
+        help="How often PHEE is asked for the status of sent batches.",
+    )
+
+    @api.model
+    def get_values(self):
+        res = super().get_values()
+        cron = self.env.ref(CRON_XMLID, raise_if_not_found=False)
+        if cron:
+            factor = {"minutes": 1, "hours": 60, "days": 1440}.get(
+                cron.sudo().interval_type, 1
+            )
+            res["phee_status_sync_interval"] = cron.sudo().interval_number * factor
+        return res
+
+    def set_values(self):
+        super().set_values()
+        cron = self.env.ref(CRON_XMLID, raise_if_not_found=False)
+        if cron and self.phee_status_sync_interval > 0:
+            cron.sudo().write(
+                {
+                    "interval_number": self.phee_status_sync_interval,
+                    "interval_type": "minutes",
+                }
+            )
+
+    def action_phee_test_connection(self):
+        """Test the default PHEE settings: fetch a token and query the ops app."""
+        self.ensure_one()
+        config = PheeConfig(
+            tenant_id=self.phee_default_tenant_id or "",
+            payment_endpoint_url=self.phee_default_payment_endpoint_url or "",
+            status_endpoint_url=self.phee_default_status_endpoint_url or "",
+            details_endpoint_url=self.phee_default_details_endpoint_url or "",
+            batches_endpoint_url=self.phee_default_batches_endpoint_url or "",
+            auth_endpoint_url=self.phee_default_auth_endpoint_url or "",
+            username=self.phee_default_username or "",
+            password=self.phee_default_password or "",
+            grant_type=self.phee_default_grant_type or "password",
+            authorization=self.phee_default_authorization
+            or const.DEFAULT_BASIC_AUTHORIZATION,
+        )
+        manager = self.env["g2p.program.payment.manager.phee"]
+        try:
+            config.validate()
+            with PheeClient(config) as client:
+                result = client.test_connection()
+        except PheeError as error:
+            return manager._phee_notify(
+                _("Connection failed: %(error)s", error=error.message),
+                "danger",
+                close=False,
+            )
+        message = (
+            _("Connected: token obtained and operations app reachable.")
+            if result.get("auth")
+            else _("Connected: operations app reachable (authorization off).")
+        )
+        return manager._phee_notify(message, "success", close=False)

@@ -1,0 +1,133 @@
+# Part of OpenG2P. See LICENSE file for full copyright and licensing details.
+"""Fixtures: a program paid through a PHEE-compatible server on 127.0.0.1."""
+
+from datetime import date, timedelta
+
+from odoo.tests.common import TransactionCase, new_test_user
+
+from ..phee.server import PheeServer
+from ..phee.signer import generate_key_pair
+
+
+class PheeCommon(TransactionCase):
+    """A program, an approved cycle, registrants and a PHEE manager.
+
+    Every test gets a fresh local PHEE server (real HTTP on loopback).
+    """
+
+    server_options = {}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.currency = cls.env.ref("base.USD")
+        cls.currency.active = True
+        journal = cls.env["g2p.program.create.wizard"].create_journal(
+            "PHEE Test Program", cls.currency.id
+        )
+        cls.program = cls.env["g2p.program"].create(
+            {"name": "PHEE Test Program", "journal_id": journal.id}
+        )
+        cls.cycle = cls.env["g2p.cycle"].create(
+            {
+                "name": "Cycle 1",
+                "program_id": cls.program.id,
+                "start_date": date.today(),
+                "end_date": date.today() + timedelta(days=30),
+                "state": "approved",
+            }
+        )
+        cls.id_type = cls.env["g2p.id.type"].create({"name": "PHEE Test National ID"})
+        cls.private_key, cls.public_key = generate_key_pair()
+        cls.manager = cls.env["g2p.program.payment.manager.phee"].create(
+            {
+                "name": "PHEE",
+                "program_id": cls.program.id,
+                "tenant_id": "gorilla",
+                "username": "mifos",
+                "password": "password",
+                "payer_id": "27710101999",
+                "payee_id_type": "phone",
+                "max_batch_size": 3,
+                "batch_request_timeout": 5,
+                "resubmit_grace_minutes": 10,
+            }
+        )
+        cls.program.payment_managers[:1].manager_ref_id = (
+            f"{cls.manager._name},{cls.manager.id}"
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.server = PheeServer(**self.server_options).start()
+        self.addCleanup(self.server.stop)
+        endpoints = self.server.endpoints()
+        self.manager.write(
+            {
+                "payment_endpoint_url": endpoints["payment"],
+                "status_endpoint_url": endpoints["status"],
+                "details_endpoint_url": endpoints["details"],
+                "batches_endpoint_url": endpoints["batches"],
+                "auth_endpoint_url": endpoints["auth"],
+            }
+        )
+
+    # ------------------------------------------------------------
+    # DATA
+    # ------------------------------------------------------------
+
+    @classmethod
+    def _registrant(cls, name, phone=None, email=None, account=None, reg_id=None):
+        vals = {"name": name, "is_registrant": True, "is_group": False}
+        if phone:
+            vals["phone"] = phone
+        if email:
+            vals["email"] = email
+        if account:
+            vals["bank_ids"] = [(0, 0, {"acc_number": account})]
+        if reg_id:
+            vals["reg_ids"] = [(0, 0, {"id_type": cls.id_type.id, "value": reg_id})]
+        return cls.env["res.partner"].create(vals)
+
+    def _entitlements(self, count, amount=500.0, cycle=None, **registrant_vals):
+        """Approved entitlements for `count` new registrants with phone numbers."""
+        cycle = cycle or self.cycle
+        entitlements = self.env["g2p.entitlement"]
+        for index in range(count):
+            vals = {"phone": f"2771{index:07d}"}
+            vals.update(registrant_vals)
+            partner = self._registrant(f"Beneficiary {index}", **vals)
+            entitlements |= self._entitlement(partner, amount, cycle)
+        return entitlements
+
+    def _entitlement(self, partner, amount=500.0, cycle=None):
+        return self.env["g2p.entitlement"].create(
+            {
+                "partner_id": partner.id,
+                "cycle_id": (cycle or self.cycle).id,
+                "initial_amount": amount,
+                "is_cash_entitlement": True,
+                "state": "approved",
+            }
+        )
+
+    def _prepare(self):
+        return self.cycle.prepare_payment()
+
+    def _batches(self):
+        return self.cycle.payment_batch_ids.sorted("id")
+
+    def _assert_phee_holds_each_batch_once(self):
+        """PHEE has exactly one batch per correlation id and no request id twice."""
+        for batch in self.cycle.payment_batch_ids.filtered("external_batch_ref"):
+            self.assertEqual(
+                len(self.server.batches_with_correlation_id(batch.name)), 1, batch.name
+            )
+        counts = self.server.request_id_counts()
+        self.assertFalse([rid for rid, count in counts.items() if count > 1])
+
+
+def officer(env, login, *groups):
+    """A user in the given groups (xml ids)."""
+    return new_test_user(env, login=login, groups=",".join(("base.group_user",) + groups))
