@@ -69,6 +69,11 @@ class G2PPaymentHubEEManagerSync(models.Model):
         if summary.settled:
             self._phee_lookup_missing(client, request_ids, outcomes)
         self._phee_apply_outcomes(payments, outcomes)
+        done = all(payments.mapped("status_is_final"))
+        if done and not summary.settled:
+            # The summary is recomputed from the transfers when asked: ask again
+            # so the stats match the final state.
+            summary = client.get_batch_summary(batch.external_batch_ref) or summary
         batch.write(
             {
                 "phee_last_sync_at": now,
@@ -82,9 +87,7 @@ class G2PPaymentHubEEManagerSync(models.Model):
                 "stats_failed_amount": float(summary.failed_amount),
             }
         )
-        if batch.phee_state not in FINAL_STATES and all(
-            payments.mapped("status_is_final")
-        ):
+        if done and batch.phee_state not in FINAL_STATES:
             batch._phee_complete()
 
     def _phee_lookup_missing(self, client, request_ids, outcomes):
@@ -197,7 +200,11 @@ class G2PPaymentHubEEManagerSync(models.Model):
                     total=len(payments),
                 )
             )
-            if len(paid) == len(payments) and cycle.state == "approved":
+            if (
+                len(paid) == len(payments)
+                and cycle.state == "approved"
+                and cycle.program_id.get_manager(cycle.program_id.MANAGER_CYCLE)
+            ):
                 cycle.mark_distributed()
 
     def _phee_sync_notification(self, batches):

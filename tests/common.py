@@ -23,12 +23,25 @@ class PheeCommon(TransactionCase):
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
         cls.currency = cls.env.ref("base.USD")
         cls.currency.active = True
-        journal = cls.env["g2p.program.create.wizard"].create_journal(
+        journal_id = cls.env["g2p.program.create.wizard"].create_journal(
             "PHEE Test Program", cls.currency.id
         )
         cls.program = cls.env["g2p.program"].create(
-            {"name": "PHEE Test Program", "journal_id": journal.id}
+            {"name": "PHEE Test Program", "journal_id": journal_id}
         )
+        cycle_manager = cls.env["g2p.cycle.manager.default"].create(
+            {"name": "Default", "program_id": cls.program.id}
+        )
+        cls.program.cycle_managers = [
+            (
+                0,
+                0,
+                {
+                    "program_id": cls.program.id,
+                    "manager_ref_id": f"{cycle_manager._name},{cycle_manager.id}",
+                },
+            )
+        ]
         cls.cycle = cls.env["g2p.cycle"].create(
             {
                 "name": "Cycle 1",
@@ -62,16 +75,7 @@ class PheeCommon(TransactionCase):
         super().setUp()
         self.server = PheeServer(**self.server_options).start()
         self.addCleanup(self.server.stop)
-        endpoints = self.server.endpoints()
-        self.manager.write(
-            {
-                "payment_endpoint_url": endpoints["payment"],
-                "status_endpoint_url": endpoints["status"],
-                "details_endpoint_url": endpoints["details"],
-                "batches_endpoint_url": endpoints["batches"],
-                "auth_endpoint_url": endpoints["auth"],
-            }
-        )
+        self.manager.write(self.server.endpoints())
 
     # ------------------------------------------------------------
     # DATA
@@ -115,8 +119,22 @@ class PheeCommon(TransactionCase):
     def _prepare(self):
         return self.cycle.prepare_payment()
 
+    def _restart_server(self, **options):
+        """Replace the test's PHEE server by one with other options."""
+        self.server.stop()
+        self.server = type(self.server)(**options).start()
+        self.addCleanup(self.server.stop)
+        self.manager.write(self.server.endpoints())
+
     def _batches(self):
         return self.cycle.payment_batch_ids.sorted("id")
+
+    def _assert_adopted(self, batch):
+        """The batch carries the id of the one batch PHEE holds for it."""
+        received = self.server.batches_with_correlation_id(batch.name)
+        self.assertEqual(len(received), 1)
+        self.assertEqual(batch.external_batch_ref, received[0]["batch_id"])
+        self.assertNotIn(batch.phee_state, ("draft", "submitting", "error"))
 
     def _assert_phee_holds_each_batch_once(self):
         """PHEE has exactly one batch per correlation id and no request id twice."""

@@ -51,19 +51,17 @@ class TestSecurity(PheeCommon):
 
     def test_no_secret_or_identifier_in_logs_during_a_full_flow(self):
         self.manager.signature_private_key = self.private_key
-        self.server.stop()
-        self.server = type(self.server)(require_auth=True).start()
-        self.addCleanup(self.server.stop)
-        endpoints = self.server.endpoints()
-        self.manager.write({f"{k}_endpoint_url": v for k, v in endpoints.items()})
+        self._restart_server(require_auth=True)
         entitlements = self._entitlements(3)
-        with self.assertLogs(level=logging.DEBUG) as logs:
-            logging.getLogger("odoo.addons.g2p_payment_phee").debug("flow starts")
-            self._prepare()
-            self.cycle.send_payment()
-            for _ in range(4):
-                self.env["g2p.payment.batch"]._cron_phee_status_sync()
-        text = "\n".join(logs.output)
+        # Everything the addon, its PHEE client and the HTTP stack log.
+        with self.assertLogs("odoo.addons.g2p_payment_phee", logging.DEBUG) as logs:
+            with self.assertLogs("urllib3", logging.DEBUG) as http_logs:
+                self._prepare()
+                self.cycle.send_payment()
+                for _ in range(4):
+                    self.env["g2p.payment.batch"]._cron_phee_status_sync()
+        text = "\n".join(logs.output + http_logs.output)
+        self.assertIn("/oauth/token", text)
         secrets = [
             "password=password",
             self.manager.sudo().auth_token,

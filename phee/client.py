@@ -1,0 +1,634 @@
+"""HTTP client for the PHEE bulk processor and operations app.
+
+Every request goes through ``PheeClient._request``, which maps transport
+failures and HTTP statuses to the typed errors of :mod:`.errors`. Logs carry
+the method, URL path, status and timing only: never headers, bodies or query
+strings (the token call sends the password in its query string).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.util.retry import Retry
+
+from .const import DEFAULT_BASIC_AUTHORIZATION
+from .errors import (
+    PheeAuthError,
+    PheeConfigError,
+    PheeConnectionError,
+    PheeError,
+    PheeHTTPError,
+    PheeNotFoundError,
+    PheeResponseError,
+    PheeTimeoutError,
+    PheeValidationError,
+    RowProblem,
+    describe_error_body,
+)
+from .signer import load_private_key, sign
+from .status import BatchSummary, batch_id_from_polling_path, pick_transfer
+
+_logger = logging.getLogger(__name__)
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9._-]+")  # tenant and correlation ids
+_FILENAME = re.compile(r"[A-Za-z0-9._-]+\.csv")
+_MAX_DETAIL_PAGES = 100_000  # guard against a server that never says "last"
+_SECRET_QUERY = re.compile(
+    r"\b((?:password|username|access_token|refresh_token)=)[^&\s\"']*", re.IGNORECASE
+)
+
+
+class _RedactQuery(logging.Filter):
+    """Mask credentials in the request URLs that urllib3 logs at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _SECRET_QUERY.sub(r"\1***", record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SECRET_QUERY.sub(r"\1***", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        return True
+
+
+for _name in ("urllib3.connectionpool", "urllib3.util.retry"):
+    _urllib3_logger = logging.getLogger(_name)
+    if not any(type(f).__name__ == "_RedactQuery" for f in _urllib3_logger.filters):
+        _urllib3_logger.addFilter(_RedactQuery())
+
+
+@dataclass(frozen=True)
+class PheeConfig:
+    """Connection settings; secrets are left out of ``repr``."""
+
+    tenant_id: str
+    payment_endpoint_url: str
+    status_endpoint_url: str
+    details_endpoint_url: str
+    batches_endpoint_url: str
+    auth_endpoint_url: str = ""  # empty: the ops app is called without a token
+    username: str = ""
+    password: str = field(default="", repr=False)
+    grant_type: str = "password"
+    authorization: str = field(default=DEFAULT_BASIC_AUTHORIZATION, repr=False)
+    verify: bool | str = True  # True, False or a CA bundle path
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    signature_private_key: str = field(default="", repr=False)  # PEM; empty: no JWS
+    max_get_retries: int = 3
+    backoff_factor: float = 0.5
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.auth_endpoint_url)
+
+    def validate(self) -> None:
+        """Raise PheeConfigError naming the first bad field."""
+        if not _SAFE_ID.fullmatch(self.tenant_id or ""):
+            raise PheeConfigError("tenant_id: a PHEE tenant (letters, digits, ._-)")
+        self._validate_urls()
+        if self.auth_enabled and not self.username:
+            raise PheeConfigError("username: required when auth_endpoint_url is set")
+        if not isinstance(self.verify, (bool, str)):
+            raise PheeConfigError("verify: True, False or a CA bundle path")
+        if isinstance(self.verify, str) and not os.path.exists(self.verify):
+            raise PheeConfigError("verify: CA bundle file not found")
+        if not (self.connect_timeout > 0 and self.read_timeout > 0):
+            raise PheeConfigError("connect_timeout/read_timeout: must be positive")
+        if self.max_get_retries < 0 or self.backoff_factor < 0:
+            raise PheeConfigError("max_get_retries/backoff_factor: must be >= 0")
+        if self.signature_private_key:
+            try:
+                load_private_key(self.signature_private_key)
+            except PheeConfigError:
+                raise PheeConfigError(
+                    "signature_private_key: invalid PEM private key"
+                ) from None
+
+    def _validate_urls(self) -> None:
+        for name in (
+            "payment_endpoint_url",
+            "status_endpoint_url",
+            "details_endpoint_url",
+            "batches_endpoint_url",
+            "auth_endpoint_url",
+        ):
+            url = getattr(self, name)
+            if name == "auth_endpoint_url" and not url:
+                continue
+            parts = urlsplit(url or "")
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise PheeConfigError(f"{name}: not an http(s) URL")
+
+
+@dataclass
+class Token:
+    """An ops-app access token."""
+
+    access_token: str
+    expires_at: float  # epoch seconds
+
+    def valid(self, margin: float = 30) -> bool:
+        """True if the token is still good for at least ``margin`` seconds."""
+        return bool(self.access_token) and time.time() + margin < self.expires_at
+
+    def __repr__(self) -> str:
+        return f"Token(access_token='***', expires_at={self.expires_at!r})"
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """The 202 answer to a batch submission."""
+
+    batch_id: str
+    polling_path: str
+    suggested_callback_seconds: int | None
+
+
+def _not_delivered(exc: BaseException) -> bool:
+    """True when the exception chain shows the connection was never made."""
+    seen, stack = set(), [exc]
+    while stack:
+        err = stack.pop()
+        if id(err) in seen:
+            continue
+        seen.add(id(err))
+        if isinstance(err, (NewConnectionError, ConnectTimeoutError)):
+            return True
+        linked = (getattr(err, "reason", None), err.__cause__, err.__context__)
+        stack.extend(e for e in (*linked, *err.args) if isinstance(e, BaseException))
+    return False
+
+
+def _header_text(value) -> str:
+    """One-line, latin-1 safe header value."""
+    text = " ".join(str(value or "").split())
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def _optional_int(value) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _problem(field_name: str, reason: str) -> PheeValidationError:
+    return PheeValidationError([RowProblem(-1, "", field_name, reason)])
+
+
+def _check_headers(headers) -> None:
+    for name, value in headers.items():
+        if not value.isprintable():
+            raise _problem(name, "header value has control characters")
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise _problem(name, "header value is not latin-1") from None
+
+
+def _last_page(body: dict, page: int, count: int, page_size: int) -> bool:
+    """Whether a Spring Page answer is the last one."""
+    last, total_pages = body.get("last"), body.get("totalPages")
+    if isinstance(last, bool):
+        return last
+    if isinstance(total_pages, int) and not isinstance(total_pages, bool):
+        return page + 1 >= total_pages
+    return count < page_size
+
+
+class PheeClient:
+    """Client for one PHEE tenant. Use as a context manager or call ``close()``."""
+
+    def __init__(
+        self,
+        config: PheeConfig,
+        *,
+        token: Token | None = None,
+        on_token: Callable[[Token], None] | None = None,
+        session: requests.Session | None = None,
+    ):
+        config.validate()
+        self.config = config
+        self.token = token
+        self._on_token = on_token
+        self._private_key = (
+            load_private_key(config.signature_private_key)
+            if config.signature_private_key
+            else None
+        )
+        self._owns_session = session is None
+        self._session = session if session is not None else self._new_session()
+
+    def _new_session(self) -> requests.Session:
+        c = self.config
+        retry = Retry(
+            total=c.max_get_retries,
+            connect=c.max_get_retries,
+            read=0,
+            status=c.max_get_retries,
+            other=0,
+            allowed_methods=frozenset({"GET"}),
+            status_forcelist=(502, 503, 504),
+            backoff_factor=c.backoff_factor,
+            raise_on_status=False,
+        )
+        session = requests.Session()
+        session.mount("http://", HTTPAdapter(max_retries=retry))
+        session.mount("https://", HTTPAdapter(max_retries=retry))
+        # The submission is never retried by the transport, not even on connect.
+        session.mount(c.payment_endpoint_url, HTTPAdapter(max_retries=0))
+        return session
+
+    def close(self) -> None:
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> PheeClient:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # -- transport -------------------------------------------------------------
+
+    def _request(
+        self, method: str, url: str, *, expected=(200,), **kwargs
+    ) -> requests.Response:
+        """Send one request; return the response if its status is expected."""
+        c = self.config
+        kwargs["timeout"] = (c.connect_timeout, c.read_timeout)
+        kwargs["verify"] = c.verify
+        where = f"{method} {urlsplit(url).path}"
+        started = time.monotonic()
+        try:
+            resp = self._session.request(method, url, **kwargs)
+        except requests.exceptions.ConnectTimeout:
+            raise PheeConnectionError(f"PHEE connect timeout ({where})") from None
+        except requests.exceptions.ReadTimeout:
+            raise PheeTimeoutError(f"PHEE did not answer in time ({where})") from None
+        except requests.exceptions.SSLError:
+            raise PheeConnectionError(
+                f"TLS handshake with PHEE failed ({where}); check the certificate"
+            ) from None
+        except requests.exceptions.ConnectionError as exc:
+            if _not_delivered(exc):
+                raise PheeConnectionError(f"Cannot connect to PHEE ({where})") from None
+            raise PheeTimeoutError(
+                f"The connection to PHEE broke before an answer ({where})"
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            raise PheeTimeoutError(
+                f"PHEE request failed: {type(exc).__name__} ({where})"
+            ) from None
+        _logger.debug(
+            "PHEE %s -> HTTP %s in %.0f ms",
+            where,
+            resp.status_code,
+            (time.monotonic() - started) * 1000,
+        )
+        if resp.status_code in expected:
+            return resp
+        raise self._status_error(resp, where)
+
+    @staticmethod
+    def _status_error(resp: requests.Response, where: str) -> PheeError:
+        status = resp.status_code
+        if 200 <= status < 300:
+            return PheeResponseError(
+                f"PHEE answered HTTP {status}, which was not expected ({where})",
+                http_status=status,
+            )
+        code, message = describe_error_body(status, resp.text)
+        text = f"PHEE answered HTTP {status}"
+        if code:
+            text += f" ({code})"
+        if message and message != code:
+            text += f": {message}"
+        cls = PheeHTTPError
+        if status in (401, 403):
+            cls = PheeAuthError
+        elif status == 404:
+            cls = PheeNotFoundError
+        return cls(text, http_status=status, remote_code=code)
+
+    @staticmethod
+    def _json(resp: requests.Response, what: str) -> dict:
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise PheeResponseError(f"PHEE sent an unreadable {what}")
+        return body
+
+    # -- authentication --------------------------------------------------------
+
+    def fetch_token(self) -> Token:
+        """Get a new ops-app token (password grant) and pass it to ``on_token``."""
+        c = self.config
+        if not c.auth_enabled:
+            raise PheeConfigError("auth_endpoint_url: authentication is not configured")
+        try:
+            resp = self._request(
+                "POST",
+                c.auth_endpoint_url,
+                params={
+                    "username": c.username,
+                    "password": c.password,
+                    "grant_type": c.grant_type,
+                },
+                headers={
+                    "Platform-TenantId": c.tenant_id,
+                    "Authorization": c.authorization,
+                },
+                json={},
+                allow_redirects=False,
+            )
+        except PheeHTTPError as exc:
+            if isinstance(exc, PheeAuthError):
+                raise
+            raise PheeAuthError(
+                f"PHEE token request failed: {exc.message}",
+                http_status=exc.http_status,
+                remote_code=exc.remote_code,
+            ) from None
+        body = self._json(resp, "token answer")
+        access_token = body.get("access_token")
+        if not isinstance(access_token, str) or not access_token:
+            raise PheeResponseError("PHEE token answer has no access_token")
+        expires_in = _optional_int(body.get("expires_in"))
+        if expires_in is None or expires_in <= 0:
+            expires_in = 300
+        self.token = Token(access_token, time.time() + expires_in)
+        _logger.info(
+            "PHEE token obtained for tenant %s (%d s)", c.tenant_id, expires_in
+        )
+        if self._on_token is not None:
+            self._on_token(self.token)
+        return self.token
+
+    def _ops_headers(self) -> dict:
+        headers = {"Platform-TenantId": self.config.tenant_id}
+        if self.config.auth_enabled:
+            if self.token is None or not self.token.valid():
+                self.fetch_token()
+            headers["Authorization"] = f"Bearer {self.token.access_token}"
+        return headers
+
+    def _ops_get(self, url: str, **kwargs) -> requests.Response:
+        """GET on the ops app with tenant and bearer token; one retry on 401."""
+        try:
+            return self._request("GET", url, headers=self._ops_headers(), **kwargs)
+        except PheeAuthError as exc:
+            if exc.http_status != 401 or not self.config.auth_enabled:
+                raise
+        _logger.info("PHEE rejected the token; fetching a new one")
+        self.token = None
+        return self._request("GET", url, headers=self._ops_headers(), **kwargs)
+
+    def _ops_base(self) -> str:
+        url = self.config.status_endpoint_url.rstrip("/")
+        if url.endswith("/batch"):
+            return url[: -len("/batch")]
+        return url.rsplit("/", 1)[0]
+
+    # -- submission ------------------------------------------------------------
+
+    def submit_batch(
+        self,
+        csv_text: str,
+        *,
+        correlation_id: str,
+        filename: str,
+        purpose: str,
+        batch_type: str = "csv",
+        callback_url: str | None = None,
+        extra_headers: dict | None = None,
+    ) -> SubmitResult:
+        """POST the batch file; return the batch id of the 202 answer.
+
+        Never retried here: after a PheeTimeoutError or any error with
+        ``outcome_unknown``, look the batch up by correlation id before resending.
+        """
+        c = self.config
+        kind = (batch_type or "").lower()
+        if kind not in ("csv", "raw"):
+            raise _problem("batch_type", "must be csv or raw")
+        if not _SAFE_ID.fullmatch(correlation_id or ""):
+            raise _problem("correlation_id", "is missing or has unsafe characters")
+        if kind == "csv" and not _FILENAME.fullmatch(filename or ""):
+            raise _problem("filename", "must be a plain name ending with .csv")
+        # PHEE rebuilds the CSV part with LF line ends and trims it; a blank line
+        # would end the part early. Sign and send exactly what PHEE rebuilds.
+        payload = csv_text
+        if kind == "csv":
+            payload = "\n".join(csv_text.splitlines()).strip()
+            if "\n\n" in payload:
+                raise _problem("file", "contains an empty line")
+        headers = CaseInsensitiveDict(
+            {k: str(v) for k, v in (extra_headers or {}).items()}
+        )
+        headers.update(
+            {
+                "Platform-TenantId": c.tenant_id,
+                "X-CorrelationID": correlation_id,
+                "Purpose": _header_text(purpose),
+                "Type": kind,
+            }
+        )
+        if kind == "csv":
+            headers["filename"] = filename
+        if callback_url:
+            headers["X-CallbackURL"] = callback_url
+        if self._private_key is not None:
+            headers["X-SIGNATURE"] = sign(
+                payload,
+                self._private_key,
+                batch_id=headers.get("X-BatchID"),
+                correlation_id=correlation_id,
+                tenant_id=c.tenant_id,
+            )
+        _check_headers(headers)
+        body = payload.encode("utf-8")
+        if kind == "csv":
+            send = {"files": {"data": (filename, body, "text/csv")}}
+        else:
+            headers["Content-Type"] = "application/json"
+            send = {"data": body}
+        resp = self._request(
+            "POST",
+            c.payment_endpoint_url,
+            expected=(200, 202),
+            headers=dict(headers),
+            allow_redirects=False,
+            **send,
+        )
+        answer = self._json(resp, "submission answer")
+        polling_path = answer.get("PollingPath")
+        result = SubmitResult(
+            batch_id=batch_id_from_polling_path(polling_path),
+            polling_path=polling_path,
+            suggested_callback_seconds=_optional_int(
+                answer.get("SuggestedCallbackSeconds")
+            ),
+        )
+        _logger.info(
+            "PHEE accepted batch %s (correlation id %s)",
+            result.batch_id,
+            correlation_id,
+        )
+        return result
+
+    # -- status ----------------------------------------------------------------
+
+    @staticmethod
+    def _not_imported(exc: PheeNotFoundError) -> bool:
+        # The ops app answers a plain-text 404 ("Batch corresponding to batchId:
+        # ... does not exist.") until the importer has caught up; a JSON 404
+        # (Spring "Not Found") means a wrong URL and is raised.
+        return exc.remote_code is None
+
+    def get_batch_summary(self, batch_id: str) -> BatchSummary | None:
+        """Recomputed summary (``GET {status}/{batchId}``); None if not imported yet."""
+        if not batch_id:
+            raise _problem("batch_id", "is missing")
+        base = self.config.status_endpoint_url.rstrip("/")
+        url = f"{base}/{quote(batch_id, safe='')}"
+        try:
+            resp = self._ops_get(url)
+        except PheeNotFoundError as exc:
+            if self._not_imported(exc):
+                return None
+            raise
+        return BatchSummary.from_json(self._json(resp, "batch summary"))
+
+    def iter_transfers(
+        self, batch_id: str, *, page_size: int = 1000, status: str = "ALL"
+    ) -> Iterator[dict]:
+        """Every transfer of the batch, page by page (``/batch/detail``)."""
+        if not batch_id:
+            raise _problem("batch_id", "is missing")
+        previous = None
+        for page in range(_MAX_DETAIL_PAGES):
+            params = {
+                "batchId": batch_id,
+                "pageNo": page,
+                "pageSize": page_size,
+                "status": status,
+            }
+            try:
+                resp = self._ops_get(self.config.details_endpoint_url, params=params)
+            except PheeNotFoundError as exc:
+                if self._not_imported(exc):
+                    return
+                raise
+            body = self._json(resp, "batch detail page")
+            content = body.get("content")
+            if not isinstance(content, list) or not all(
+                isinstance(t, dict) for t in content
+            ):
+                raise PheeResponseError("PHEE batch detail page has no transfer list")
+            if not content:
+                return
+            keys = [(t.get("id"), t.get("transactionId")) for t in content]
+            if keys == previous:
+                _logger.warning(
+                    "PHEE repeated detail page %d of batch %s", page, batch_id
+                )
+                return
+            previous = keys
+            yield from content
+            if _last_page(body, page, len(content), page_size):
+                return
+
+    def _iter_batches(self, page_size: int, max_pages: int) -> Iterator[dict]:
+        """Distinct parent batches of ``/api/v1/batches``, newest first.
+
+        The ops app reads ``offset`` as a row offset: it builds
+        ``PageRequest.of(floorDiv(offset, limit), limit)`` (openMF/ph-ee-operations-
+        app BatchApi.getBatch). A server that read it as a page number would skip
+        pages but never loop: paging stops on a short or empty page, a page with
+        no unseen batchId, ``totalBatches`` reached, or ``max_pages``.
+        """
+        seen = set()
+        for page in range(max_pages):
+            params = {
+                "offset": page * page_size,
+                "limit": page_size,
+                "sort": "-startedAt",
+            }
+            resp = self._ops_get(self.config.batches_endpoint_url, params=params)
+            body = self._json(resp, "batch list")
+            data = body.get("data")
+            if not isinstance(data, list) or not all(isinstance(b, dict) for b in data):
+                raise PheeResponseError("PHEE batch list has no data list")
+            fresh = [b for b in data if b.get("batchId") not in seen]
+            seen.update(b.get("batchId") for b in fresh)
+            yield from fresh
+            total = body.get("totalBatches")
+            if (
+                len(data) < page_size
+                or not fresh
+                or (isinstance(total, int) and len(seen) >= total)
+            ):
+                return
+
+    def find_batches_by_correlation_id(
+        self, correlation_id: str, *, page_size: int = 200, max_pages: int = 50
+    ) -> list[dict]:
+        """Every listed batch submitted with this ``X-CorrelationID``."""
+        return [
+            b
+            for b in self._iter_batches(page_size, max_pages)
+            if str(b.get("correlationId")) == correlation_id
+        ]
+
+    def find_batch_by_correlation_id(
+        self, correlation_id: str, *, page_size: int = 200, max_pages: int = 50
+    ) -> dict | None:
+        """The newest batch submitted with this ``X-CorrelationID``, or None."""
+        for batch in self._iter_batches(page_size, max_pages):
+            if str(batch.get("correlationId")) == correlation_id:
+                return batch
+        return None
+
+    def find_transfer(self, request_id: str) -> dict | None:
+        """The transfer of one row, looked up by ``transactionId`` and by
+        ``clientCorrelationId``; the precedence rule picks among several."""
+        if not request_id:
+            raise _problem("request_id", "is missing")
+        url = f"{self._ops_base()}/transfers"
+        found = []
+        for key in ("transactionId", "clientCorrelationId"):
+            resp = self._ops_get(url, params={key: request_id, "page": 0, "size": 20})
+            content = self._json(resp, "transfer list").get("content")
+            if not isinstance(content, list) or not all(
+                isinstance(t, dict) for t in content
+            ):
+                raise PheeResponseError("PHEE transfer list has no content list")
+            found.extend(content)
+        return pick_transfer(request_id, found)
+
+    def test_connection(self) -> dict:
+        """Fetch a token (if configured) and make one cheap ops call."""
+        auth = False
+        if self.config.auth_enabled:
+            self.fetch_token()
+            auth = True
+        self._ops_get(
+            self.config.batches_endpoint_url, params={"offset": 0, "limit": 1}
+        )
+        return {"auth": auth, "ops": True}

@@ -1,0 +1,259 @@
+"""Tier-1 tests of phee.status."""
+
+import json
+import logging
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+
+from phee.errors import PheeResponseError
+from phee.status import (
+    BatchSummary,
+    TransferOutcome,
+    batch_id_from_polling_path,
+    epoch_ms_to_datetime,
+    map_transfer_status,
+    match_transfers,
+    pick_transfer,
+)
+
+
+def transfer(status, cci=None, tid=None, **extra):
+    return {"status": status, "clientCorrelationId": cci, "transactionId": tid, **extra}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("COMPLETED", ("paid", True)),
+        ("FAILED", ("failed", True)),
+        ("EXCEPTION", ("failed", True)),
+        ("IN_PROGRESS", (None, False)),
+        ("UNKNOWN", (None, False)),
+        ("completed", ("paid", True)),
+        (" failed ", ("failed", True)),
+        (None, (None, False)),
+        ("", (None, False)),
+    ],
+)
+def test_map_transfer_status(raw, expected):
+    assert map_transfer_status(raw) == expected
+
+
+def test_unknown_status_is_not_final_and_logged(caplog):
+    with caplog.at_level(logging.WARNING, logger="phee.status"):
+        assert map_transfer_status("REVERSED") == (None, False)
+    assert "REVERSED" in caplog.text
+
+
+def test_match_by_client_correlation_id_and_transaction_id():
+    transfers = [
+        transfer("COMPLETED", cci="r1", tid="phee-tx-1", amount="500"),
+        transfer("FAILED", cci="uuid-x", tid="r2", statusDetail="Duplicate transaction."),
+        transfer("COMPLETED", cci="other", tid="other-tx"),
+    ]
+    result = match_transfers(["r1", "r2", "r3"], transfers)
+    assert set(result) == {"r1", "r2"}
+    assert result["r1"].status == "paid" and result["r1"].transaction_id == "phee-tx-1"
+    assert result["r1"].amount == Decimal("500")
+    assert result["r2"].status == "failed" and result["r2"].final
+    assert result["r2"].reason == "Duplicate transaction."
+    assert result["r2"].transaction_id == "r2"
+
+
+@pytest.mark.parametrize(
+    ("statuses", "winner"),
+    [
+        (["FAILED", "COMPLETED"], "COMPLETED"),
+        (["COMPLETED", "FAILED"], "COMPLETED"),
+        (["IN_PROGRESS", "COMPLETED"], "COMPLETED"),
+        (["FAILED", "IN_PROGRESS"], "IN_PROGRESS"),
+        (["EXCEPTION", "UNKNOWN"], "UNKNOWN"),
+        (["FAILED", "EXCEPTION"], "FAILED"),  # same rank: first one kept
+    ],
+)
+def test_precedence_rule(statuses, winner):
+    # one transfer matched by clientCorrelationId, the other by transactionId
+    transfers = [
+        transfer(statuses[0], cci="r1", tid="t-a"),
+        transfer(statuses[1], cci="u-b", tid="r1"),
+    ]
+    assert match_transfers(["r1"], transfers)["r1"].phee_status == winner
+    assert pick_transfer("r1", transfers)["status"] == winner
+
+
+def test_match_ignores_non_dicts_and_accepts_generators():
+    transfers = (t for t in [None, "x", transfer("COMPLETED", cci="r1")])
+    assert list(match_transfers(iter(["r1"]), transfers)) == ["r1"]
+
+
+def test_pick_transfer_none_when_no_match():
+    assert pick_transfer("r9", [transfer("COMPLETED", cci="r1")]) is None
+
+
+def test_outcome_fields():
+    outcome = TransferOutcome.from_transfer(
+        "r1",
+        transfer(
+            "failed",
+            cci="r1",
+            tid=123,
+            amount="12.50",
+            completedAt=1700000000123,
+            errorInformation="Payee account not found",
+            statusDetail="ignored when errorInformation is set",
+        ),
+    )
+    assert outcome == TransferOutcome(
+        request_id="r1",
+        phee_status="FAILED",
+        status="failed",
+        final=True,
+        amount=Decimal("12.50"),
+        completed_at=datetime(2023, 11, 14, 22, 13, 20, 123000),
+        reason="Payee account not found",
+        transaction_id="123",
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        (
+            {"errorInformation": json.dumps({"errorCode": "E1", "errorDescription": "No funds"})},
+            "No funds",
+        ),
+        ({"errorInformation": {"errorCode": "E2"}}, "E2"),
+        ({"errorInformation": "  ", "statusDetail": "Timed out\n waiting"}, "Timed out waiting"),
+        ({"errorInformation": None}, None),
+        ({"errorInformation": "x" * 900}, "x" * 500),
+    ],
+)
+def test_outcome_reason(extra, reason):
+    outcome = TransferOutcome.from_transfer("r1", transfer("FAILED", cci="r1", **extra))
+    assert outcome.reason == reason
+
+
+def test_paid_outcome_has_no_reason_and_bad_amount_is_none():
+    outcome = TransferOutcome.from_transfer(
+        "r1", transfer("COMPLETED", statusDetail="done", amount="n/a")
+    )
+    assert outcome.reason is None and outcome.amount is None
+    assert outcome.completed_at is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0, datetime(1970, 1, 1)),
+        (1700000000123, datetime(2023, 11, 14, 22, 13, 20, 123000)),
+        ("1700000000123", datetime(2023, 11, 14, 22, 13, 20, 123000)),
+        (1700000000123.9, datetime(2023, 11, 14, 22, 13, 20, 123000)),
+        (None, None),
+        ("2023-11-14", None),
+        (True, None),
+        (10**30, None),
+    ],
+)
+def test_epoch_ms_to_datetime(value, expected):
+    result = epoch_ms_to_datetime(value)
+    assert result == expected
+    assert result is None or result.tzinfo is None
+
+
+REFERENCE_SUMMARY = {
+    "batchId": "3c5d",
+    "correlationId": "9f0c",
+    "total": 2,
+    "ongoing": 0,
+    "failed": 1,
+    "successful": 1,
+    "totalAmount": 1000,
+    "successfulAmount": 500,
+    "pendingAmount": 0,
+    "failedAmount": 500,
+    "status": "Failed",
+    "successPercentage": "50.0",
+    "modes": "mojaloop",
+}
+
+
+def test_batch_summary_from_reference_example():
+    summary = BatchSummary.from_json(REFERENCE_SUMMARY)
+    assert (summary.batch_id, summary.correlation_id, summary.status) == (
+        "3c5d",
+        "9f0c",
+        "Failed",
+    )
+    assert (summary.total, summary.ongoing, summary.failed, summary.successful) == (
+        2,
+        0,
+        1,
+        1,
+    )
+    assert summary.total_amount == Decimal(1000)
+    assert summary.successful_amount == summary.failed_amount == Decimal(500)
+    assert summary.pending_amount == Decimal(0)
+    assert summary.raw["modes"] == "mojaloop"
+    assert summary.settled
+
+
+def test_batch_summary_is_tolerant():
+    summary = BatchSummary.from_json(
+        {"total": "3", "ongoing": None, "failed": "x", "totalAmount": "12.5"}
+    )
+    assert (summary.total, summary.ongoing, summary.failed, summary.successful) == (
+        3,
+        0,
+        0,
+        0,
+    )
+    assert summary.total_amount == Decimal("12.5")
+    assert summary.batch_id is None and summary.status is None
+    assert not summary.settled
+
+
+@pytest.mark.parametrize("bad", [None, [], "text", 3])
+def test_batch_summary_rejects_non_objects(bad):
+    with pytest.raises(PheeResponseError):
+        BatchSummary.from_json(bad)
+
+
+@pytest.mark.parametrize(
+    ("counts", "settled"),
+    [
+        ({"total": 2, "ongoing": 0, "failed": 1, "successful": 1}, True),
+        ({"total": 2, "ongoing": 0, "failed": 0, "successful": 2}, True),
+        ({"total": 2, "ongoing": 1, "failed": 1, "successful": 0}, False),
+        ({"total": 3, "ongoing": 0, "failed": 1, "successful": 1}, False),
+        ({"total": 0, "ongoing": 0, "failed": 0, "successful": 0}, False),
+        ({}, False),
+    ],
+)
+def test_settled_rule(counts, settled):
+    # a split batch can read "Failed" while ongoing > 0: status is not used
+    assert BatchSummary.from_json({**counts, "status": "Failed"}).settled is settled
+
+
+@pytest.mark.parametrize(
+    ("path", "batch_id"),
+    [
+        ("/batch/Summary/3c5d1f2e-aaaa-bbbb-cccc-0123456789ab", "3c5d1f2e-aaaa-bbbb-cccc-0123456789ab"),
+        ("/batch/Summary/abc/", "abc"),
+        ("batch/Summary/abc?x=1", "abc"),
+        (" /batch/Summary/abc ", "abc"),
+        ("abc", "abc"),
+    ],
+)
+def test_batch_id_from_polling_path(path, batch_id):
+    assert batch_id_from_polling_path(path) == batch_id
+
+
+@pytest.mark.parametrize(
+    "path", [None, "", "   ", "/", "/batch/Summary/", "/batch/Summary/a b", 42]
+)
+def test_batch_id_from_bad_polling_path(path):
+    with pytest.raises(PheeResponseError) as info:
+        batch_id_from_polling_path(path)
+    assert info.value.outcome_unknown
