@@ -27,8 +27,4 @@
         "views/res_config_settings_views.xml",
         "views/menus.xml",
     ],
-    "description": " ",
-    "application": False,
-    "installable": True,
-    "auto_install": False,
 }

@@ -1,9 +1,11 @@
-from . import payment_manager
-from . import phee_manager
-from . import phee_manager_prepare
-from . import phee_manager_send
-from . import phee_manager_sync
-from . import payment
-from . import payment_batch
-from . import cycle
-from . import res_config_settings
+from . import (
+    cycle,
+    payment,
+    payment_batch,
+    payment_manager,
+    phee_manager,
+    phee_manager_prepare,
+    phee_manager_send,
+    phee_manager_sync,
+    res_config_settings,
+)

@@ -40,7 +40,9 @@ class G2PPaymentBatch(models.Model):
         related="name",
         help="The batch's stable reference at PHEE, reused on every attempt.",
     )
-    phee_attempt_count = fields.Integer("Submission Attempts", readonly=True, copy=False)
+    phee_attempt_count = fields.Integer(
+        "Submission Attempts", readonly=True, copy=False
+    )
     phee_last_attempt_at = fields.Datetime("Last Attempt", readonly=True, copy=False)
     phee_attempt_outcome = fields.Selection(
         [
@@ -145,7 +147,9 @@ class G2PPaymentBatch(models.Model):
                 "stats_sent_amount": self.stats_issued_amount,
             }
         )
-        self.payment_ids.filtered(lambda p: p.state == "issued").write({"state": "sent"})
+        self.payment_ids.filtered(lambda p: p.state == "issued").write(
+            {"state": "sent"}
+        )
         if adopted:
             body = _(
                 "PHEE already had this batch (PHEE batch id %(batch)s): adopted "
@@ -266,7 +270,7 @@ class G2PPaymentBatch(models.Model):
             manager._phee_sync_batches(manager_batches, commit=True)
 
     def _phee_group_by_manager(self):
-        """Yield (manager, batches) pairs; batches without a PHEE manager are skipped."""
+        """Return (manager, batches) pairs, skipping batches not paid via PHEE."""
         groups = {}
         for batch in self:
             manager = batch._phee_manager()

@@ -219,7 +219,9 @@ class G2PPaymentHubEEManager(models.Model):
             for fname in URL_FIELDS:
                 url = rec[fname]
                 parsed = urlparse(url or "")
-                if url and (parsed.scheme not in ("http", "https") or not parsed.netloc):
+                if url and (
+                    parsed.scheme not in ("http", "https") or not parsed.netloc
+                ):
                     raise ValidationError(
                         _(
                             "%(field)s must be an http(s) URL, not “%(url)s”.",
@@ -367,7 +369,11 @@ class G2PPaymentHubEEManager(models.Model):
         }
         if close:
             params["next"] = {"type": "ir.actions.act_window_close"}
-        return {"type": "ir.actions.client", "tag": "display_notification", "params": params}
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": params,
+        }
 
     def _phee_check_ready(self):
         """Raise a UserError listing every cycle-wide problem that blocks payments."""

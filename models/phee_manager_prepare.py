@@ -138,12 +138,19 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         reasons = self._phee_hold_back_reasons(frame)
         batch_rows = self._phee_batch_rows(cycle, frame, reasons)
         batches = self._phee_create_batches(cycle, frame, batch_rows)
-        payments = self._phee_create_payments(cycle, frame, reasons, batch_rows, batches)
+        payments = self._phee_create_payments(
+            cycle, frame, reasons, batch_rows, batches
+        )
         if self.make_csv_at_prepare:
             for batch in batches:
                 self._phee_render_batch(batch)
         held = [
-            (self.env["g2p.entitlement"].browse(int(frame.at[row, "entitlement_id"])), why)
+            (
+                self.env["g2p.entitlement"].browse(
+                    int(frame.at[row, "entitlement_id"])
+                ),
+                why,
+            )
             for row, why in reasons.items()
         ]
         self._phee_post_prepare_summary(cycle, payments, batches, held)
@@ -248,7 +255,9 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         tag_sizes = {tag.id: tag.max_batch_size for tag in self.batch_tag_ids}
         result = []
         for tag_id, rows in good.groupby("tag_id", sort=False):
-            size = min(self.max_batch_size, tag_sizes.get(tag_id) or self.max_batch_size)
+            size = min(
+                self.max_batch_size, tag_sizes.get(tag_id) or self.max_batch_size
+            )
             positions = rows.index.to_numpy()
             for start in range(0, len(positions), size):
                 chunk = positions[start : start + size]
@@ -288,7 +297,9 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         id_type = self._phee_payee_id_type()
         vals_list = []
         for row in frame.itertuples():
-            identifier = row.payee_identifier if isinstance(row.payee_identifier, str) else False
+            identifier = (
+                row.payee_identifier if isinstance(row.payee_identifier, str) else False
+            )
             vals = {
                 "name": str(uuid4()),
                 "entitlement_id": row.entitlement_id,
@@ -331,7 +342,9 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
             [r["amount_issued"] for r in rows],
             self._phee_note(batch.cycle_id),
         )
-        csv_text = csv_render.render_csv(frame, allow_decimal=self.allow_decimal_amounts)
+        csv_text = csv_render.render_csv(
+            frame, allow_decimal=self.allow_decimal_amounts
+        )
         batch._phee_store_csv(self, csv_text)
         return csv_text
 
@@ -372,9 +385,12 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
             )
         if held:
             lines = self._phee_held_back_lines(held[:HELD_BACK_SHOWN])
-            message += "\n" + _(
-                "%(count)s registrants held back:", count=len(held)
-            ) + "\n" + "\n".join(lines)
+            message += (
+                "\n"
+                + _("%(count)s registrants held back:", count=len(held))
+                + "\n"
+                + "\n".join(lines)
+            )
             if len(held) > HELD_BACK_SHOWN:
                 message += "\n" + _("… and more: see the cycle chatter.")
         kind = "warning" if held else "success"

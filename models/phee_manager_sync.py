@@ -162,7 +162,8 @@ class G2PPaymentHubEEManagerSync(models.Model):
                 0.0,
                 None,
                 outcome.phee_status,
-                outcome.reason or _("PHEE reported %(status)s", status=outcome.phee_status),
+                outcome.reason
+                or _("PHEE reported %(status)s", status=outcome.phee_status),
                 outcome.transaction_id,
             )
         if outcome.phee_status != payment.phee_status:

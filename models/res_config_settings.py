@@ -74,7 +74,7 @@ class ResConfigSettings(models.TransientModel):
         return res
 
     def set_values(self):
-        super().set_values()
+        res = super().set_values()
         cron = self.env.ref(CRON_XMLID, raise_if_not_found=False)
         if cron and self.phee_status_sync_interval > 0:
             cron.sudo().write(
@@ -83,6 +83,7 @@ class ResConfigSettings(models.TransientModel):
                     "interval_type": "minutes",
                 }
             )
+        return res
 
     def action_phee_test_connection(self):
         """Test the default PHEE settings: fetch a token and query the ops app."""

@@ -1,6 +1,8 @@
-from . import test_prepare
-from . import test_send
-from . import test_faults
-from . import test_sync
-from . import test_security
-from . import test_callback
+from . import (
+    test_callback,
+    test_faults,
+    test_prepare,
+    test_security,
+    test_send,
+    test_sync,
+)

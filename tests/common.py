@@ -67,9 +67,9 @@ class PheeCommon(TransactionCase):
                 "resubmit_grace_minutes": 10,
             }
         )
-        cls.program.payment_managers[:1].manager_ref_id = (
-            f"{cls.manager._name},{cls.manager.id}"
-        )
+        cls.program.payment_managers[
+            :1
+        ].manager_ref_id = f"{cls.manager._name},{cls.manager.id}"
 
     def setUp(self):
         super().setUp()
@@ -148,4 +148,6 @@ class PheeCommon(TransactionCase):
 
 def officer(env, login, *groups):
     """A user in the given groups (xml ids)."""
-    return new_test_user(env, login=login, groups=",".join(("base.group_user",) + groups))
+    return new_test_user(
+        env, login=login, groups=",".join(("base.group_user",) + groups)
+    )

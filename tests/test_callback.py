@@ -42,7 +42,9 @@ class TestCallback(PheeCommon, HttpCase):
         )
         # A flood of the same callback schedules nothing more.
         for _ in range(5):
-            self._callback(self.manager.callback_token, {"batchId": batch.external_batch_ref})
+            self._callback(
+                self.manager.callback_token, {"batchId": batch.external_batch_ref}
+            )
         self.assertEqual(
             self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]),
             triggers + 1,

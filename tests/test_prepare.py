@@ -93,7 +93,9 @@ class TestPrepare(PheeCommon):
         self._prepare()
         batch = self._batches()
         attachment = batch.phee_csv_attachment_id
-        self.assertEqual((attachment.res_model, attachment.res_id), (batch._name, batch.id))
+        self.assertEqual(
+            (attachment.res_model, attachment.res_id), (batch._name, batch.id)
+        )
         lines = base64.b64decode(attachment.datas).decode().split("\n")
         self.assertEqual(lines[0], CSV_HEADER)
         self.assertEqual(len(lines), 3)

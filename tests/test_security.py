@@ -33,9 +33,7 @@ class TestSecurity(PheeCommon):
         self.assertEqual(values["password"], "password")
 
     def test_program_manager_can_send_without_seeing_credentials(self):
-        user = officer(
-            self.env, "phee_officer", "g2p_programs.g2p_program_manager"
-        )
+        user = officer(self.env, "phee_officer", "g2p_programs.g2p_program_manager")
         self._entitlements(2)
         self.cycle.with_user(user).prepare_payment()
         self.cycle.with_user(user).send_payment()

@@ -36,7 +36,9 @@ class TestSync(SyncCommon):
             self.assertTrue(payment.payment_datetime)
             self.assertEqual(payment.phee_status, "COMPLETED")
         for payment in bad.payment_ids:
-            self.assertEqual((payment.status, payment.phee_status), ("failed", "FAILED"))
+            self.assertEqual(
+                (payment.status, payment.phee_status), ("failed", "FAILED")
+            )
             self.assertTrue(payment.phee_failure_reason)
         batches = self._batches()
         self.assertTrue(all(batches.mapped("batch_has_completed")))
@@ -56,7 +58,9 @@ class TestSync(SyncCommon):
         before = payments.read(["state", "status", "write_date", "phee_status"])
         messages = len(self._batches().message_ids)
         self._run_cron()
-        self.assertEqual(payments.read(["state", "status", "write_date", "phee_status"]), before)
+        self.assertEqual(
+            payments.read(["state", "status", "write_date", "phee_status"]), before
+        )
         self.assertEqual(len(self._batches().message_ids), messages)
 
     def test_all_paid_cycle_is_marked_distributed(self):
