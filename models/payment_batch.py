@@ -186,6 +186,22 @@ class G2PPaymentBatch(models.Model):
         self.write({"phee_state": "error", "phee_attempt_outcome": False})
         self._phee_log(_("Batch not sent: %(error)s", error=message), error=message)
 
+    def _phee_sync_failed(self, error):
+        """Keep a status-sync error on the batch; the chatter gets it once, not on
+        every cron run."""
+        self.ensure_one()
+        changed = self.phee_last_error != error.message
+        self.write(
+            {
+                "phee_last_error": error.message,
+                "phee_last_sync_at": fields.Datetime.now(),
+            }
+        )
+        if changed:
+            self.message_post(
+                body=_("Status check with PHEE failed: %(error)s", error=error.message)
+            )
+
     def _phee_progress(self):
         """submitted → in_progress once PHEE reports the batch."""
         self.filtered(lambda b: b.phee_state == "submitted").write(

@@ -1,4 +1,5 @@
 from . import (
+    test_admin,
     test_callback,
     test_faults,
     test_prepare,
