@@ -638,6 +638,15 @@ def element_refs(el: etree._Element, relpath: str) -> list[Ref]:
     return refs
 
 
+def element_refs_shallow(el: etree._Element, relpath: str) -> list[Ref]:
+    """References made by one element's own attributes."""
+    copy = etree.Element(el.tag, dict(el.attrib))
+    refs = element_refs(copy, relpath)
+    for ref in refs:
+        ref.line = el.sourceline
+    return refs
+
+
 def csv_rows(relpath: str) -> tuple[list[str], list[list[str]]]:
     with open(ROOT / relpath, newline="") as handle:
         rows = list(csv.reader(handle))
@@ -676,15 +685,6 @@ def load_events(relpath: str) -> list[tuple[str, object]]:
 
     visit(parse_xml(relpath).getroot())
     return events
-
-
-def element_refs_shallow(el: etree._Element, relpath: str) -> list[Ref]:
-    """References made by one element's own attributes."""
-    copy = etree.Element(el.tag, dict(el.attrib))
-    refs = element_refs(copy, relpath)
-    for ref in refs:
-        ref.line = el.sourceline
-    return refs
 
 
 # ---------------------------------------------------------------------------
