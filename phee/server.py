@@ -473,8 +473,8 @@ class PheeServer:
 
     @property
     def callbacks(self) -> list[dict]:
-        with self.state.lock:
-            return list(self.state.sent_callbacks)
+        """Callbacks attempted: ``{"url", "body", "status"}`` (status None: failed)."""
+        return self.state.sent_callbacks()
 
     # ----------------------------------------------------------- dispatch
 
@@ -573,10 +573,8 @@ class PheeServer:
         if multipart:
             if not has_file_part(req.body, content_type):
                 raise _Abort(_file_not_uploaded())
-            csv_text, filename = (
-                form_data_text(req.body, content_type),
-                req.header("filename"),
-            )
+            csv_text = form_data_text(req.body, content_type)
+            filename = req.header("filename")
             if "/" in filename or "\x00" in filename:
                 raise _Abort(_mapper_error(f"Failed to save file: {filename}"))
         else:
@@ -712,8 +710,7 @@ class PheeServer:
 
     def _ops_guard(self, req: Request, route: str) -> None:
         """Tenant filter (500, empty body) then Bearer check for /api/v1/**."""
-        tenant = req.header("Platform-TenantId") or req.query.get("tenantIdentifier")
-        if tenant not in self.tenants:
+        if self._tenant(req) not in self.tenants:
             raise _Abort(Reply(500))
         if route == "token":
             return
@@ -936,10 +933,7 @@ class PheeServer:
                     status = None
                 if (status and 200 <= status < 300) or self._stopping.wait(0.2):
                     break
-        with self.state.lock:
-            self.state.sent_callbacks.append(
-                {"url": url, "body": body, "status": status}
-            )
+        self.state.record_callback(url, body, status)
 
 
 def _first_values(query: str) -> dict:

@@ -418,7 +418,7 @@ class ServerState:
         self._faults = collections.defaultdict(collections.deque)
         self._requests: list[tuple] = []
         self._callbacks: list[tuple] = []
-        self.sent_callbacks: list[dict] = []
+        self._sent_callbacks: list[dict] = []
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -847,6 +847,14 @@ class ServerState:
         with self.lock:
             pending, self._callbacks = self._callbacks, []
             return pending
+
+    def record_callback(self, url: str, body: dict, status) -> None:
+        with self.lock:
+            self._sent_callbacks.append({"url": url, "body": body, "status": status})
+
+    def sent_callbacks(self) -> list:
+        with self.lock:
+            return list(self._sent_callbacks)
 
     def requests(self) -> list:
         with self.lock:

@@ -177,3 +177,14 @@ class TestFaults(PheeCommon):
         self.assertTrue(batch.phee_last_error)
         self.assertEqual(action["params"]["type"], "danger")
         self.assertEqual(len(self.server.batches), 0)
+
+    @mute_logger(SEND_LOGGER)
+    def test_tenant_without_workflow_is_rejected_with_phee_message(self):
+        batch = self._prepared_batch()
+        self.manager.tenant_id = "pluto"
+        action = self.cycle.send_payment()
+        self.assertEqual(batch.phee_state, "error")
+        self.assertEqual(batch.phee_attempt_outcome, "rejected")
+        self.assertIn("412", batch.phee_last_error)
+        self.assertIn("Process definition not found", action["params"]["message"])
+        self.assertFalse(self.server.batches)

@@ -313,6 +313,29 @@ def test_raw_body_that_is_not_a_json_array_is_a_500(server):
     assert response.json()["responseCode"] == "01"
 
 
+def test_filename_with_a_path_fails_to_save(server):
+    response = submit(server, filename="../cycle7.csv")
+    assert response.status_code == 500
+    assert response.json()["responseDescription"].startswith("Failed to save file")
+
+
+def test_post_without_content_type_is_a_500(server):
+    response = requests.post(
+        f"{server.base_url}/batchtransactions",
+        headers=submit_headers(Type="raw"),
+        data=b"[]",
+        timeout=10,
+    )
+    assert response.status_code == 500
+    assert response.json()["responseCode"] == "01"
+
+
+def test_unknown_path_is_404_and_wrong_method_405(server):
+    assert requests.get(f"{server.base_url}/nope", timeout=10).status_code == 404
+    wrong = requests.get(f"{server.base_url}/batchtransactions", timeout=10)
+    assert wrong.status_code == 405
+
+
 # ------------------------------------------------------------------------- JWS
 
 
@@ -376,6 +399,22 @@ def test_signature_of_other_content_is_invalid_json_web_signature(start, keys):
     assert body["errorCode"] == "InvalidJsonWebSignature"
     assert body["errorDescription"] == "The JWS passed is not valid"
     assert body["errorParameters"] == [{"key": "X-SIGNATURE", "value": signature}]
+
+
+def test_raw_json_signature_covers_the_body(start, keys):
+    server = start(public_key_pem=keys[1])
+    body = "[]"
+    signature = sign(body, keys[0], correlation_id="corr-1", tenant_id=TENANT)
+    headers = submit_headers(Type="raw", filename=None, **{"X-SIGNATURE": signature})
+    headers["Content-Type"] = "application/json"
+    url = f"{server.base_url}/batchtransactions"
+    assert requests.post(url, headers=headers, data=body, timeout=10).ok
+    tampered = requests.post(url, headers=headers, data="[ ]", timeout=10)
+    assert tampered.json()["errorCode"] == "InvalidJsonWebSignature"
+    del headers["Content-Type"]
+    no_type = requests.post(url, headers=headers, data=body, timeout=10)
+    assert no_type.status_code == 500
+    assert no_type.json()["errorCode"] == "JWSVerificationServerError"
 
 
 def test_signature_is_checked_before_the_required_headers(start, keys):
@@ -484,6 +523,20 @@ def test_channel_dedup_drops_repeated_mojaloop_request_ids(start):
     second = batch_id_of(submit(server))
     assert transfers(server, second) == []
     assert ops(server, f"/api/v1/batch/{second}").json()["total"] == 0
+
+
+def test_unknown_payment_mode_fails_the_row(start):
+    server = start(settle_polls=0)
+    batch_id = batch_id_of(submit(server, CSV.replace("mojaloop", "pigeon", 1)))
+    statuses = {
+        t["clientCorrelationId"]: t["status"] for t in transfers(server, batch_id)
+    }
+    assert statuses == {"r-1": "FAILED", "r-2": "COMPLETED"}
+
+
+def test_id_field_is_validated():
+    with pytest.raises(ValueError):
+        PheeServer(id_field="both")
 
 
 # ------------------------------------------------------------------- lifecycle
@@ -704,6 +757,35 @@ def test_transfers_lookup_by_either_id(start):
     assert ops(server, "/api/v1/transfers", transactionId="zz").json()["content"] == []
 
 
+def test_transaction_statuses_and_result_file_download(start):
+    server = start(settle_polls=0)
+    batch_id = batch_id_of(submit(server))
+    statuses = ops(server, "/api/v1/batch/transactions", batchId=batch_id).json()
+    assert sorted(statuses.values()) == ["COMPLETED", "COMPLETED"]
+    download = requests.get(
+        f"{server.base_url}/api/v1/batch/detail",
+        params={"batchId": batch_id, "command": "download"},
+        headers={"Platform-TenantId": TENANT},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert download.status_code == 302
+    assert download.headers["Location"].endswith("_response.csv")
+
+
+def test_ops_parameter_errors(server):
+    assert ops(server, "/api/v1/batch/detail", batchId="x", pageNo="a").status_code == (
+        400
+    )
+    assert ops(server, "/api/v1/transfers", sortedOrder="up").status_code == 500
+    response = requests.get(
+        f"{server.base_url}/api/v1/batches/nope",
+        headers={"Platform-TenantId": TENANT, "X-Correlation-ID": "c"},
+        timeout=10,
+    )
+    assert response.status_code == 404
+
+
 # ----------------------------------------------------------------------- auth
 
 
@@ -763,6 +845,18 @@ def test_refresh_token_grant(server):
     )
     assert response.status_code == 200
     assert response.json()["access_token"]
+
+
+def test_token_accepts_form_parameters_and_rejects_bad_refresh_tokens(server):
+    headers = {"Platform-TenantId": TENANT, "Authorization": BASIC}
+    form = {"username": "mifos", "password": "password", "grant_type": "password"}
+    url = f"{server.base_url}/oauth/token"
+    assert requests.post(url, data=form, headers=headers, timeout=10).ok
+    bad = {"grant_type": "refresh_token", "refresh_token": "nope"}
+    response = requests.post(url, params=bad, headers=headers, timeout=10)
+    assert response.status_code == 400
+    other = requests.post(url, params={"grant_type": "x"}, headers=headers, timeout=10)
+    assert other.json() == {"error": "Unsupported grant type: x"}
 
 
 def test_ops_without_tenant_is_500_with_empty_body(server):
@@ -962,6 +1056,18 @@ def test_no_callback_by_default(server, receiver):
     settle(server, batch_id)
     time.sleep(0.2)
     assert received == [] and server.callbacks == []
+
+
+def test_callbacks_only_go_to_loopback_urls(start):
+    server = start(send_callbacks=True, settle_polls=0)
+    url = "http://callback.example.org/cb"
+    batch_id = batch_id_of(submit(server, **{"X-CallbackURL": url}))
+    settle(server, batch_id, polls=1)
+    deadline = time.monotonic() + 5
+    while not server.callbacks and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (callback,) = server.callbacks
+    assert (callback["url"], callback["status"]) == (url, None)
 
 
 # ------------------------------------------------------------------------ CLI
