@@ -159,7 +159,38 @@ class G2PPaymentHubEEManagerSend(models.Model):
                     batch=batch.name,
                     time=fields.Datetime.to_string(retry_at),
                 )
+            return self._phee_check_transfers_unknown(batch, client)
         return None
+
+    def _phee_check_transfers_unknown(self, batch, client):
+        """Second check before re-sending after an unknown outcome: a transfer of
+        one of the batch's rows means PHEE has the batch although its batch list
+        does not show it, so a person must look before anything is sent again."""
+        request_id = batch.payment_ids.sorted("id")[:1].name
+        try:
+            transfer = request_id and client.find_transfer(request_id)
+        except PheeError as error:
+            batch._phee_log(
+                _(
+                    "Could not ask PHEE for the batch's payments, so it was not sent "
+                    "again: %(error)s",
+                    error=error.message,
+                ),
+                error=error.message,
+            )
+            return "check_failed", f"{batch.name}: {error.message}"
+        if not transfer:
+            return None
+        message = _(
+            "PHEE has payments of this batch (PHEE batch %(phee_batch)s) but does not "
+            "list the batch itself, so it is not sent again. Ask the PHEE operator "
+            "for the batch id of correlation id %(batch)s.",
+            phee_batch=transfer.get("batchId") or "?",
+            batch=batch.name,
+        )
+        batch.write({"phee_state": "error"})
+        batch._phee_log(message, error=message)
+        return "check_failed", f"{batch.name}: {message}"
 
     def _phee_lock(self, batch):
         """Lock the batch row for this transaction; False if another holds it."""

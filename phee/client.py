@@ -42,7 +42,7 @@ from .status import BatchSummary, batch_id_from_polling_path, pick_transfer
 _logger = logging.getLogger(__name__)
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9._-]+")  # tenant and correlation ids
-_FILENAME = re.compile(r"[A-Za-z0-9._-]+\.csv")
+_FILENAME = re.compile(r"[^/\\]+\.csv")  # no path; ".csv" is how PHEE sees a CSV
 _MAX_DETAIL_PAGES = 100_000  # guard against a server that never says "last"
 _SECRET_QUERY = re.compile(
     r"\b((?:password|username|access_token|refresh_token)=)[^&\s\"']*", re.IGNORECASE
@@ -101,14 +101,18 @@ class PheeConfig:
         self._validate_urls()
         if self.auth_enabled and not self.username:
             raise PheeConfigError("username: required when auth_endpoint_url is set")
+        if not (self.authorization.isascii() and self.authorization.isprintable()):
+            raise PheeConfigError("authorization: not a valid header value")
         if not isinstance(self.verify, (bool, str)):
             raise PheeConfigError("verify: True, False or a CA bundle path")
         if isinstance(self.verify, str) and not os.path.exists(self.verify):
             raise PheeConfigError("verify: CA bundle file not found")
-        if not (self.connect_timeout > 0 and self.read_timeout > 0):
-            raise PheeConfigError("connect_timeout/read_timeout: must be positive")
-        if self.max_get_retries < 0 or self.backoff_factor < 0:
-            raise PheeConfigError("max_get_retries/backoff_factor: must be >= 0")
+        for name in ("connect_timeout", "read_timeout"):
+            if not getattr(self, name) > 0:
+                raise PheeConfigError(f"{name}: must be positive")
+        for name in ("max_get_retries", "backoff_factor"):
+            if not getattr(self, name) >= 0:
+                raise PheeConfigError(f"{name}: must not be negative")
         if self.signature_private_key:
             try:
                 load_private_key(self.signature_private_key)
@@ -210,7 +214,11 @@ def _last_page(body: dict, page: int, count: int, page_size: int) -> bool:
 
 
 class PheeClient:
-    """Client for one PHEE tenant. Use as a context manager or call ``close()``."""
+    """Client for one PHEE tenant; use it as a context manager or call ``close()``.
+
+    A ``session`` passed in is used as is: no retry adapters are mounted on it
+    and ``close()`` leaves it open.
+    """
 
     def __init__(
         self,
@@ -271,7 +279,9 @@ class PheeClient:
         c = self.config
         kwargs["timeout"] = (c.connect_timeout, c.read_timeout)
         kwargs["verify"] = c.verify
-        where = f"{method} {urlsplit(url).path}"
+        parts = urlsplit(url)  # never log the query: it may hold the password
+        port = f":{parts.port}" if parts.port else ""
+        where = f"{method} {parts.hostname}{port}{parts.path}"
         started = time.monotonic()
         try:
             resp = self._session.request(method, url, **kwargs)
@@ -390,8 +400,9 @@ class PheeClient:
 
     def _ops_get(self, url: str, **kwargs) -> requests.Response:
         """GET on the ops app with tenant and bearer token; one retry on 401."""
+        headers = self._ops_headers()
         try:
-            return self._request("GET", url, headers=self._ops_headers(), **kwargs)
+            return self._request("GET", url, headers=headers, **kwargs)
         except PheeAuthError as exc:
             if exc.http_status != 401 or not self.config.auth_enabled:
                 raise
@@ -430,12 +441,13 @@ class PheeClient:
         if not _SAFE_ID.fullmatch(correlation_id or ""):
             raise _problem("correlation_id", "is missing or has unsafe characters")
         if kind == "csv" and not _FILENAME.fullmatch(filename or ""):
-            raise _problem("filename", "must be a plain name ending with .csv")
-        # PHEE rebuilds the CSV part with LF line ends and trims it; a blank line
-        # would end the part early. Sign and send exactly what PHEE rebuilds.
+            raise _problem("filename", "must be a file name ending with .csv")
+        # PHEE reads the CSV part line by line (CR, LF or CRLF), rejoins with LF
+        # and trims; a blank line would end the part early. Sign and send exactly
+        # what PHEE rebuilds.
         payload = csv_text
         if kind == "csv":
-            payload = "\n".join(csv_text.splitlines()).strip()
+            payload = csv_text.replace("\r\n", "\n").replace("\r", "\n").strip()
             if "\n\n" in payload:
                 raise _problem("file", "contains an empty line")
         headers = CaseInsensitiveDict(
@@ -494,12 +506,17 @@ class PheeClient:
 
     # -- status ----------------------------------------------------------------
 
-    @staticmethod
-    def _not_imported(exc: PheeNotFoundError) -> bool:
-        # The ops app answers a plain-text 404 ("Batch corresponding to batchId:
-        # ... does not exist.") until the importer has caught up; a JSON 404
-        # (Spring "Not Found") means a wrong URL and is raised.
-        return exc.remote_code is None
+    def _imported(self, resp: requests.Response) -> bool:
+        """False for the ops app's plain-text 404 ("Batch corresponding to batchId:
+        ... does not exist.") sent until the importer has caught up. A JSON 404
+        (Spring "Not Found": a wrong URL) is raised as PheeNotFoundError."""
+        if resp.status_code != 404:
+            return True
+        try:
+            resp.json()
+        except ValueError:
+            return False
+        raise self._status_error(resp, "GET")
 
     def get_batch_summary(self, batch_id: str) -> BatchSummary | None:
         """Recomputed summary (``GET {status}/{batchId}``); None if not imported yet."""
@@ -507,12 +524,9 @@ class PheeClient:
             raise _problem("batch_id", "is missing")
         base = self.config.status_endpoint_url.rstrip("/")
         url = f"{base}/{quote(batch_id, safe='')}"
-        try:
-            resp = self._ops_get(url)
-        except PheeNotFoundError as exc:
-            if self._not_imported(exc):
-                return None
-            raise
+        resp = self._ops_get(url, expected=(200, 404))
+        if not self._imported(resp):
+            return None
         return BatchSummary.from_json(self._json(resp, "batch summary"))
 
     def iter_transfers(
@@ -529,12 +543,11 @@ class PheeClient:
                 "pageSize": page_size,
                 "status": status,
             }
-            try:
-                resp = self._ops_get(self.config.details_endpoint_url, params=params)
-            except PheeNotFoundError as exc:
-                if self._not_imported(exc):
-                    return
-                raise
+            resp = self._ops_get(
+                self.config.details_endpoint_url, params=params, expected=(200, 404)
+            )
+            if not self._imported(resp):
+                return
             body = self._json(resp, "batch detail page")
             content = body.get("content")
             if not isinstance(content, list) or not all(
@@ -575,8 +588,11 @@ class PheeClient:
             data = body.get("data")
             if not isinstance(data, list) or not all(isinstance(b, dict) for b in data):
                 raise PheeResponseError("PHEE batch list has no data list")
-            fresh = [b for b in data if b.get("batchId") not in seen]
-            seen.update(b.get("batchId") for b in fresh)
+            fresh = []
+            for batch in data:
+                if batch.get("batchId") not in seen:
+                    seen.add(batch.get("batchId"))
+                    fresh.append(batch)
             yield from fresh
             total = body.get("totalBatches")
             if (

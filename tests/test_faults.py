@@ -8,6 +8,7 @@ from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from ..phee import PheeClient
 from .common import PheeCommon
 
 SEND_MODULE = "odoo.addons.g2p_payment_phee.models.phee_manager_send"
@@ -188,3 +189,17 @@ class TestFaults(PheeCommon):
         self.assertIn("412", batch.phee_last_error)
         self.assertIn("Process definition not found", action["params"]["message"])
         self.assertFalse(self.server.batches)
+
+    @mute_logger(SEND_LOGGER)
+    def test_batch_missing_from_phee_list_but_with_transfers_is_not_resent(self):
+        batch = self._prepared_batch()
+        self.server.inject("submit", "accept_then_500")
+        self.cycle.send_payment()
+        self._age_last_attempt(batch)
+        with patch.object(
+            PheeClient, "find_batch_by_correlation_id", return_value=None
+        ):
+            action = self.cycle.send_payment()
+        self.assertEqual(len(self.server.batches), 1)
+        self.assertIn("not sent again", action["params"]["message"])
+        self.assertEqual(batch.phee_state, "error")

@@ -119,7 +119,10 @@ def test_describe_error_body_json_shapes(body, expected):
         (None, (None, None)),
         ("[1, 2]", (None, "[1, 2]")),
         ('"just a string"', (None, '"just a string"')),
-        ("<html><body>Bad Gateway</body></html>", (None, "<html><body>Bad Gateway</body></html>")),
+        (
+            "<html><body>Bad Gateway</body></html>",
+            (None, "<html><body>Bad Gateway</body></html>"),
+        ),
     ],
 )
 def test_describe_error_body_text(text, expected):
@@ -200,7 +203,9 @@ def test_http_error_subclasses():
 
 
 def test_validation_error_summarises_problems():
-    problems = [RowProblem(i, f"r{i}", "amount", "must be greater than zero") for i in range(7)]
+    problems = [
+        RowProblem(i, f"r{i}", "amount", "must be greater than zero") for i in range(7)
+    ]
     exc = PheeValidationError(problems)
     assert exc.code == "validation"
     assert exc.problems == problems
@@ -211,7 +216,9 @@ def test_validation_error_summarises_problems():
 
 def test_validation_error_batch_wide_problem_text():
     exc = PheeValidationError([RowProblem(-1, "", "currency", "is not a code")])
-    assert str(exc) == "1 problem(s) in the payment batch: batch: currency is not a code"
+    assert (
+        str(exc) == "1 problem(s) in the payment batch: batch: currency is not a code"
+    )
 
 
 def test_file_too_big_error():

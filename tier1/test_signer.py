@@ -79,7 +79,9 @@ def test_signature_matches_independent_computation(keys):
     pub = serialization.load_pem_public_key(public_pem.encode()).public_numbers()
     raw = int.from_bytes(base64.b64decode(signature), "big")
     block = pow(raw, pub.e, pub.n).to_bytes(256, "big")
-    assert block.startswith(b"\x00\x01\xff\xff") and block.endswith(b"\x00" + digest.encode())
+    assert block.startswith(b"\x00\x01\xff\xff") and block.endswith(
+        b"\x00" + digest.encode()
+    )
 
 
 def test_round_trip_and_determinism(keys):

@@ -50,7 +50,9 @@ def test_unknown_status_is_not_final_and_logged(caplog):
 def test_match_by_client_correlation_id_and_transaction_id():
     transfers = [
         transfer("COMPLETED", cci="r1", tid="phee-tx-1", amount="500"),
-        transfer("FAILED", cci="uuid-x", tid="r2", statusDetail="Duplicate transaction."),
+        transfer(
+            "FAILED", cci="uuid-x", tid="r2", statusDetail="Duplicate transaction."
+        ),
         transfer("COMPLETED", cci="other", tid="other-tx"),
     ]
     result = match_transfers(["r1", "r2", "r3"], transfers)
@@ -121,11 +123,18 @@ def test_outcome_fields():
     ("extra", "reason"),
     [
         (
-            {"errorInformation": json.dumps({"errorCode": "E1", "errorDescription": "No funds"})},
+            {
+                "errorInformation": json.dumps(
+                    {"errorCode": "E1", "errorDescription": "No funds"}
+                )
+            },
             "No funds",
         ),
         ({"errorInformation": {"errorCode": "E2"}}, "E2"),
-        ({"errorInformation": "  ", "statusDetail": "Timed out\n waiting"}, "Timed out waiting"),
+        (
+            {"errorInformation": "  ", "statusDetail": "Timed out\n waiting"},
+            "Timed out waiting",
+        ),
         ({"errorInformation": None}, None),
         ({"errorInformation": "x" * 900}, "x" * 500),
     ],
@@ -239,7 +248,10 @@ def test_settled_rule(counts, settled):
 @pytest.mark.parametrize(
     ("path", "batch_id"),
     [
-        ("/batch/Summary/3c5d1f2e-aaaa-bbbb-cccc-0123456789ab", "3c5d1f2e-aaaa-bbbb-cccc-0123456789ab"),
+        (
+            "/batch/Summary/3c5d1f2e-aaaa-bbbb-cccc-0123456789ab",
+            "3c5d1f2e-aaaa-bbbb-cccc-0123456789ab",
+        ),
         ("/batch/Summary/abc/", "abc"),
         ("batch/Summary/abc?x=1", "abc"),
         (" /batch/Summary/abc ", "abc"),
