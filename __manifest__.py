@@ -27,4 +27,9 @@
         "views/res_config_settings_views.xml",
         "views/menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "g2p_payment_phee/static/tests/tours/*.js",
+        ],
+    },
 }

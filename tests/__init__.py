@@ -6,4 +6,5 @@ from . import (
     test_security,
     test_send,
     test_sync,
+    test_ui_tours,
 )

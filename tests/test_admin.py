@@ -46,7 +46,9 @@ class TestAdmin(SyncCommon):
         )
         self.assertEqual(defaults["tenant_id"], "gorilla")
         self.assertEqual(defaults["password"], "password")
-        self.assertEqual(defaults["status_endpoint_url"], endpoints["status_endpoint_url"])
+        self.assertEqual(
+            defaults["status_endpoint_url"], endpoints["status_endpoint_url"]
+        )
         self.assertEqual(defaults["batch_type_header"], "csv")
 
     def test_new_manager_defaults_are_what_phee_accepts(self):
