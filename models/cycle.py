@@ -15,6 +15,10 @@ class G2PCycle(models.Model):
     phee_pending_count = fields.Integer("Pending", compute="_compute_phee_summary")
     phee_paid_amount = fields.Float("Paid Amount", compute="_compute_phee_summary")
     phee_failed_amount = fields.Float("Failed Amount", compute="_compute_phee_summary")
+    phee_sendable_batch_count = fields.Integer(compute="_compute_phee_summary")
+    phee_issuable_count = fields.Integer(
+        "Entitlements to Pay", compute="_compute_phee_issuable_count"
+    )
 
     def _compute_phee_enabled(self):
         for cycle in self:
@@ -39,6 +43,11 @@ class G2PCycle(models.Model):
             failed = stats.get((cycle.id, "failed"), (0, 0.0, 0.0))
             pending = stats.get((cycle.id, False), (0, 0.0, 0.0))
             cycle.phee_batch_count = len(batches)
+            cycle.phee_sendable_batch_count = len(
+                cycle.payment_batch_ids.filtered(
+                    lambda b: b.phee_state in (False, "draft", "error", "submitting")
+                )
+            )
             cycle.phee_open_batch_count = len(
                 batches.filtered(
                     lambda b: b.phee_state in ("submitting", "submitted", "in_progress")
@@ -49,6 +58,36 @@ class G2PCycle(models.Model):
             cycle.phee_failed_count = failed[0]
             cycle.phee_failed_amount = failed[1]
             cycle.phee_pending_count = pending[0]
+
+    def _compute_phee_issuable_count(self):
+        """Approved entitlements without a payment that did not fail."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """SELECT e.cycle_id, count(*) FROM g2p_entitlement e
+                WHERE e.cycle_id = ANY(%s) AND e.state = 'approved'
+                  AND NOT EXISTS (
+                      SELECT 1 FROM g2p_payment p
+                       WHERE p.entitlement_id = e.id
+                         AND p.status IS DISTINCT FROM 'failed')
+                GROUP BY e.cycle_id""",
+            [self.ids],
+        )
+        counts = dict(self.env.cr.fetchall())
+        for cycle in self:
+            cycle.phee_issuable_count = counts.get(cycle.id, 0)
+
+    def _get_related_job_domain(self):
+        """Override of `g2p_programs`: also list the PHEE jobs of the cycle."""
+        domain = super()._get_related_job_domain()
+        keys = [f"g2p_payment_phee.send.{b}" for b in self.payment_batch_ids.ids]
+        jobs = self.env["queue.job"].search(
+            [
+                "|",
+                ("identity_key", "in", keys),
+                ("identity_key", "=like", f"g2p_payment_phee.prepare.{self.id}.%"),
+            ]
+        )
+        return ["|", ("id", "in", jobs.ids)] + domain
 
     def _phee_manager(self):
         self.ensure_one()
@@ -63,7 +102,8 @@ class G2PCycle(models.Model):
         manager = self._phee_manager()
         batches = self.payment_batch_ids.filtered("phee_state")
         manager._phee_sync_batches(batches)
-        return manager._phee_sync_notification(batches)
+        payments = self.env["g2p.payment"].search([("cycle_id", "=", self.id)])
+        return manager._phee_sync_notification(batches, payments)
 
     def action_phee_retry_failed(self):
         """Issue new payments for entitlements whose payments all failed."""
@@ -73,11 +113,16 @@ class G2PCycle(models.Model):
     def action_phee_open_failed_payments(self):
         """Open the cycle's failed payments with their reasons."""
         self.ensure_one()
+        tree = self.env.ref("g2p_payment_phee.view_payment_tree_phee_failed")
         return {
             "name": _("Failed payments"),
             "type": "ir.actions.act_window",
             "res_model": "g2p.payment",
             "view_mode": "tree,form",
+            "views": [
+                (tree.id, "tree"),
+                (False, "form"),
+            ],
             "domain": [("cycle_id", "=", self.id), ("status", "=", "failed")],
             "context": {"create": False},
         }

@@ -6,6 +6,8 @@ import secrets
 from datetime import datetime, timezone
 from urllib.parse import urlparse
 
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
@@ -32,14 +34,19 @@ URL_FIELDS = (
     "details_endpoint_url",
     "batches_endpoint_url",
 )
-# Fields whose default a Settings page can set for new managers.
+# Fields whose default the Settings page sets for new managers.
 SETTINGS_DEFAULT_FIELDS = URL_FIELDS + (
     "tenant_id",
     "username",
     "password",
     "grant_type",
     "authorization",
+    "signature_private_key",
+    "tls_ca_bundle",
 )
+# Boolean defaults, stored as "1"/"0" (a False setting would delete the parameter),
+# with their value when Settings never set them.
+BOOLEAN_DEFAULTS = {"tls_verify": True, "callback_enabled": False}
 
 
 class G2PPaymentHubEEManager(models.Model):
@@ -195,6 +202,10 @@ class G2PPaymentHubEEManager(models.Model):
             value = params.get_param(CONFIG_PREFIX + fname)
             if value and fname in fields_list:
                 res[fname] = value
+        for fname in BOOLEAN_DEFAULTS:
+            value = params.get_param(CONFIG_PREFIX + fname)
+            if value and fname in fields_list:
+                res[fname] = value == "1"
         return res
 
     @api.model_create_multi
@@ -349,6 +360,7 @@ class G2PPaymentHubEEManager(models.Model):
             return self._phee_notify(
                 _("Connection failed: %(error)s", error=error.message),
                 "danger",
+                sticky=True,
                 close=False,
             )
         message = (
@@ -366,6 +378,7 @@ class G2PPaymentHubEEManager(models.Model):
             "message": message,
             "sticky": sticky,
             "type": kind,
+            "className": "text-prewrap",
         }
         if close:
             params["next"] = {"type": "ir.actions.act_window_close"}
@@ -374,6 +387,11 @@ class G2PPaymentHubEEManager(models.Model):
             "tag": "display_notification",
             "params": params,
         }
+
+    @api.model
+    def _phee_chatter_body(self, text):
+        """Chatter body keeping the line breaks of a multi-line message."""
+        return Markup("<br/>").join(text.split("\n"))
 
     def _phee_check_ready(self):
         """Raise a UserError listing every cycle-wide problem that blocks payments."""

@@ -260,6 +260,7 @@ class G2PPaymentHubEEManagerSend(models.Model):
         for items in outcomes.values():
             for batch, _message in items:
                 cycles |= batch.cycle_id
+        body = self._phee_chatter_body(_("Send to PHEE:") + "\n" + message)
         for cycle in cycles:
-            cycle.message_post(body=_("Send to PHEE: %(summary)s", summary=message))
+            cycle.message_post(body=body)
         return self._phee_notify(message, kind, sticky=bool(problems))

@@ -6,6 +6,7 @@ import logging
 from psycopg2.extras import execute_values
 
 from odoo import _, fields, models
+from odoo.tools.misc import format_amount
 
 from ..phee import PheeError, match_transfers
 from .payment_batch import FINAL_STATES, OPEN_STATES
@@ -208,21 +209,24 @@ class G2PPaymentHubEEManagerSync(models.Model):
             ):
                 cycle.mark_distributed()
 
-    def _phee_sync_notification(self, batches):
-        """Summarise the status of these batches for the officer."""
-        payments = batches.payment_ids
+    def _phee_sync_notification(self, batches, payments=None):
+        """Summarise the status of these batches (or of these payments, e.g. a
+        whole cycle's including the ones held back) for the officer."""
+        payments = batches.payment_ids if payments is None else payments
         paid = payments.filtered(lambda p: p.status == "paid")
         failed = payments.filtered(lambda p: p.status == "failed")
-        errors = batches.filtered("phee_last_error")
+        currency = self.currency_id or self.env.company.currency_id
+        paid_amount = format_amount(self.env, sum(paid.mapped("amount_paid")), currency)
         message = _(
             "%(paid)s paid (%(paid_amount)s), %(failed)s failed, %(pending)s pending "
             "in %(batches)s batches.",
             paid=len(paid),
-            paid_amount=sum(paid.mapped("amount_paid")),
+            paid_amount=paid_amount,
             failed=len(failed),
             pending=len(payments) - len(paid) - len(failed),
             batches=len(batches),
         )
+        errors = batches.filtered("phee_last_error")
         if errors:
             message += "\n" + "\n".join(
                 f"{b.name}: {b.phee_last_error}" for b in errors[:5]

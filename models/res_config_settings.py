@@ -2,7 +2,7 @@
 from odoo import _, api, fields, models
 
 from ..phee import PheeClient, PheeConfig, PheeError, const
-from .phee_manager import ADMIN_GROUPS, CONFIG_PREFIX
+from .phee_manager import ADMIN_GROUPS, BOOLEAN_DEFAULTS, CONFIG_PREFIX
 
 CRON_XMLID = "g2p_payment_phee.cron_phee_status_sync"
 
@@ -56,6 +56,16 @@ class ResConfigSettings(models.TransientModel):
         default=const.DEFAULT_BASIC_AUTHORIZATION,
         groups=ADMIN_GROUPS,
     )
+    phee_default_signature_private_key = fields.Char(
+        "Signing Private Key",
+        config_parameter=CONFIG_PREFIX + "signature_private_key",
+        groups=ADMIN_GROUPS,
+    )
+    phee_default_tls_ca_bundle = fields.Char(
+        "CA Bundle Path", config_parameter=CONFIG_PREFIX + "tls_ca_bundle"
+    )
+    phee_default_tls_verify = fields.Boolean("Verify TLS Certificates", default=True)
+    phee_default_callback_enabled = fields.Boolean("Status Callback")
     phee_status_sync_interval = fields.Integer(
         "Status Sync Interval (minutes)",
         default=5,
@@ -65,6 +75,12 @@ class ResConfigSettings(models.TransientModel):
     @api.model
     def get_values(self):
         res = super().get_values()
+        params = self.env["ir.config_parameter"].sudo()
+        for fname in BOOLEAN_DEFAULTS:
+            value = params.get_param(CONFIG_PREFIX + fname)
+            res[f"phee_default_{fname}"] = (
+                BOOLEAN_DEFAULTS[fname] if value is False else value == "1"
+            )
         cron = self.env.ref(CRON_XMLID, raise_if_not_found=False)
         if cron:
             factor = {"minutes": 1, "hours": 60, "days": 1440}.get(
@@ -75,6 +91,10 @@ class ResConfigSettings(models.TransientModel):
 
     def set_values(self):
         res = super().set_values()
+        params = self.env["ir.config_parameter"].sudo()
+        for fname in BOOLEAN_DEFAULTS:
+            value = self[f"phee_default_{fname}"]
+            params.set_param(CONFIG_PREFIX + fname, "1" if value else "0")
         cron = self.env.ref(CRON_XMLID, raise_if_not_found=False)
         if cron and self.phee_status_sync_interval > 0:
             cron.sudo().write(
@@ -100,6 +120,10 @@ class ResConfigSettings(models.TransientModel):
             grant_type=self.phee_default_grant_type or "password",
             authorization=self.phee_default_authorization
             or const.DEFAULT_BASIC_AUTHORIZATION,
+            verify=(self.phee_default_tls_ca_bundle or True)
+            if self.phee_default_tls_verify
+            else False,
+            signature_private_key=self.phee_default_signature_private_key or "",
         )
         manager = self.env["g2p.program.payment.manager.phee"]
         try:
@@ -110,6 +134,7 @@ class ResConfigSettings(models.TransientModel):
             return manager._phee_notify(
                 _("Connection failed: %(error)s", error=error.message),
                 "danger",
+                sticky=True,
                 close=False,
             )
         message = (

@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets
 from math import gcd
 
@@ -26,8 +27,22 @@ from .errors import PheeConfigError
 _MIN_PADDING = 8  # PKCS#1 v1.5: at least 8 padding bytes
 
 
+_PEM_BLOCK = re.compile(
+    rb"(-----BEGIN [A-Z0-9 ]+-----)(.*?)(-----END [A-Z0-9 ]+-----)", re.S
+)
+
+
 def _pem_bytes(pem) -> bytes:
-    return pem.encode("ascii") if isinstance(pem, str) else bytes(pem)
+    """PEM bytes with line breaks restored: a key pasted into a one-line input
+    arrives with its line breaks turned into spaces or removed."""
+    data = pem.encode("ascii") if isinstance(pem, str) else bytes(pem)
+    match = _PEM_BLOCK.search(data)
+    if not match:
+        return data
+    head, body, tail = match.groups()
+    body = b"".join(body.split())
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return b"\n".join([head, *lines, tail]) + b"\n"
 
 
 def load_private_key(pem) -> rsa.RSAPrivateKey:

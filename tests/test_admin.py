@@ -100,3 +100,30 @@ class TestAdmin(SyncCommon):
         self.assertEqual(batch.phee_state, "error")
         self.assertIn("amount", batch.phee_last_error.lower())
         self.assertFalse(self.server.batches)
+
+    def test_settings_security_defaults_reach_new_managers(self):
+        settings = self.env["res.config.settings"].create(
+            {
+                "phee_default_tenant_id": "gorilla",
+                "phee_default_signature_private_key": self.private_key,
+                "phee_default_tls_verify": False,
+                "phee_default_callback_enabled": True,
+            }
+        )
+        settings.execute()
+        Manager = self.env["g2p.program.payment.manager.phee"]
+        defaults = Manager.default_get(
+            ["signature_private_key", "tls_verify", "callback_enabled"]
+        )
+        self.assertEqual(
+            defaults["signature_private_key"].strip(), self.private_key.strip()
+        )
+        self.assertIs(defaults["tls_verify"], False)
+        self.assertIs(defaults["callback_enabled"], True)
+        values = self.env["res.config.settings"].default_get(
+            ["phee_default_tls_verify", "phee_default_callback_enabled"]
+        )
+        self.assertEqual(
+            (values["phee_default_tls_verify"], values["phee_default_callback_enabled"]),
+            (False, True),
+        )

@@ -211,3 +211,12 @@ def test_invalid_public_key(keys):
         verify("AAAA", CSV, "garbage")
     with pytest.raises(PheeConfigError):
         verify("AAAA", CSV, keys[0])  # a private key is not a public key
+
+
+@pytest.mark.parametrize("join", [" ", ""])
+def test_key_pasted_on_one_line_still_signs(join):
+    """A PEM pasted into a one-line input loses its line breaks."""
+    private_pem, public_pem = generate_key_pair()
+    flat = private_pem.replace("\n", join)
+    signature = sign("a,b", flat, correlation_id="c1", tenant_id="t1")
+    assert verify(signature, "a,b", public_pem, correlation_id="c1", tenant_id="t1")

@@ -80,7 +80,7 @@ registry.category("web_tour.tours").add("g2p_payment_phee_officer_tour", {
         check(`${BATCH_OF_1} .o_field_badge:contains("Sent")`, "Both batches are sent"),
         // Ask PHEE for the outcome.
         clickHeaderButton("action_phee_check_status", "Check the payment status"),
-        closeNotification("warning", "3 paid", "1 failed", "0 pending"),
+        closeNotification("warning", "3 paid", "2 failed", "0 pending"),
         check(
             `${BATCH_OF_3} .o_field_badge:contains("Completed")`,
             "The batch of 3 is completed",
