@@ -44,6 +44,8 @@ SETTINGS_DEFAULT_FIELDS = URL_FIELDS + (
     "signature_private_key",
     "tls_ca_bundle",
 )
+# Fields that make the PHEE client configuration.
+CONFIG_FIELDS = SETTINGS_DEFAULT_FIELDS + ("tls_verify", "batch_request_timeout")
 # Boolean defaults, stored as "1"/"0" (a False setting would delete the parameter),
 # with their value when Settings never set them.
 BOOLEAN_DEFAULTS = {"tls_verify": True, "callback_enabled": False}
@@ -298,29 +300,37 @@ class G2PPaymentHubEEManager(models.Model):
             self.payee_id_type
         ]
 
+    @api.model
+    def _phee_config_from(self, values):
+        """Build the PHEE client configuration from manager field values (a
+        manager's own, or the defaults of Settings)."""
+        verify = (
+            (values.get("tls_ca_bundle") or True)
+            if values.get("tls_verify", True)
+            else False
+        )
+        return PheeConfig(
+            **{fname: values.get(fname) or "" for fname in URL_FIELDS},
+            tenant_id=values.get("tenant_id") or "",
+            username=values.get("username") or "",
+            password=values.get("password") or "",
+            grant_type=values.get("grant_type") or "password",
+            authorization=values.get("authorization")
+            or const.DEFAULT_BASIC_AUTHORIZATION,
+            verify=verify,
+            read_timeout=float(values.get("batch_request_timeout") or 60),
+            signature_private_key=values.get("signature_private_key") or "",
+        )
+
     def _phee_config(self):
-        """Build the PHEE client configuration (reads credentials as superuser).
+        """Build this manager's PHEE client configuration (reads credentials as
+        superuser).
 
         self.ensure_one()
         """
         self.ensure_one()
         rec = self.sudo()
-        verify = rec.tls_ca_bundle or True if rec.tls_verify else False
-        return PheeConfig(
-            tenant_id=rec.tenant_id or "",
-            payment_endpoint_url=rec.payment_endpoint_url or "",
-            status_endpoint_url=rec.status_endpoint_url or "",
-            details_endpoint_url=rec.details_endpoint_url or "",
-            batches_endpoint_url=rec.batches_endpoint_url or "",
-            auth_endpoint_url=rec.auth_endpoint_url or "",
-            username=rec.username or "",
-            password=rec.password or "",
-            grant_type=rec.grant_type or "password",
-            authorization=rec.authorization or const.DEFAULT_BASIC_AUTHORIZATION,
-            verify=verify,
-            read_timeout=float(rec.batch_request_timeout or 60),
-            signature_private_key=rec.signature_private_key or "",
-        )
+        return self._phee_config_from({fname: rec[fname] for fname in CONFIG_FIELDS})
 
     def _phee_client(self):
         """Return a PHEE client seeded with the cached token.
@@ -353,8 +363,16 @@ class G2PPaymentHubEEManager(models.Model):
     def action_test_connection(self):
         """Fetch a token and query the operations app; report the outcome."""
         self.ensure_one()
+        return self._phee_test_connection(self._phee_config())
+
+    @api.model
+    def _phee_test_connection(self, config):
+        """Try a PHEE configuration: token, then one operations-app call.
+
+        :return: a notification with the success or PHEE's exact error
+        """
         try:
-            with self._phee_client() as client:
+            with PheeClient(config) as client:
                 result = client.test_connection()
         except PheeError as error:
             return self._phee_notify(

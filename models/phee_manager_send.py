@@ -136,15 +136,7 @@ class G2PPaymentHubEEManagerSend(models.Model):
         try:
             found = client.find_batch_by_correlation_id(batch.name)
         except PheeError as error:
-            batch._phee_log(
-                _(
-                    "Could not ask PHEE whether it already has this batch, so it "
-                    "was not sent again: %(error)s",
-                    error=error.message,
-                ),
-                error=error.message,
-            )
-            return "check_failed", f"{batch.name}: {error.message}"
+            return self._phee_check_failed(batch, error)
         if found:
             batch._phee_submitted(found["batchId"], adopted=True)
             return "adopted", batch.name
@@ -162,6 +154,18 @@ class G2PPaymentHubEEManagerSend(models.Model):
             return self._phee_check_transfers_unknown(batch, client)
         return None
 
+    def _phee_check_failed(self, batch, error):
+        """PHEE could not be asked what it has: never post blindly."""
+        batch._phee_log(
+            _(
+                "Could not ask PHEE whether it already has this batch, so it was "
+                "not sent again: %(error)s",
+                error=error.message,
+            ),
+            error=error.message,
+        )
+        return "check_failed", f"{batch.name}: {error.message}"
+
     def _phee_check_transfers_unknown(self, batch, client):
         """Second check before re-sending after an unknown outcome: a transfer of
         one of the batch's rows means PHEE has the batch although its batch list
@@ -170,15 +174,7 @@ class G2PPaymentHubEEManagerSend(models.Model):
         try:
             transfer = request_id and client.find_transfer(request_id)
         except PheeError as error:
-            batch._phee_log(
-                _(
-                    "Could not ask PHEE for the batch's payments, so it was not sent "
-                    "again: %(error)s",
-                    error=error.message,
-                ),
-                error=error.message,
-            )
-            return "check_failed", f"{batch.name}: {error.message}"
+            return self._phee_check_failed(batch, error)
         if not transfer:
             return None
         message = _(

@@ -1,8 +1,13 @@
 # Part of OpenG2P. See LICENSE file for full copyright and licensing details.
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
-from ..phee import PheeClient, PheeConfig, PheeError, const
-from .phee_manager import ADMIN_GROUPS, BOOLEAN_DEFAULTS, CONFIG_PREFIX
+from ..phee import const
+from .phee_manager import (
+    ADMIN_GROUPS,
+    BOOLEAN_DEFAULTS,
+    CONFIG_PREFIX,
+    SETTINGS_DEFAULT_FIELDS,
+)
 
 CRON_XMLID = "g2p_payment_phee.cron_phee_status_sync"
 
@@ -108,38 +113,9 @@ class ResConfigSettings(models.TransientModel):
     def action_phee_test_connection(self):
         """Test the default PHEE settings: fetch a token and query the ops app."""
         self.ensure_one()
-        config = PheeConfig(
-            tenant_id=self.phee_default_tenant_id or "",
-            payment_endpoint_url=self.phee_default_payment_endpoint_url or "",
-            status_endpoint_url=self.phee_default_status_endpoint_url or "",
-            details_endpoint_url=self.phee_default_details_endpoint_url or "",
-            batches_endpoint_url=self.phee_default_batches_endpoint_url or "",
-            auth_endpoint_url=self.phee_default_auth_endpoint_url or "",
-            username=self.phee_default_username or "",
-            password=self.phee_default_password or "",
-            grant_type=self.phee_default_grant_type or "password",
-            authorization=self.phee_default_authorization
-            or const.DEFAULT_BASIC_AUTHORIZATION,
-            verify=(self.phee_default_tls_ca_bundle or True)
-            if self.phee_default_tls_verify
-            else False,
-            signature_private_key=self.phee_default_signature_private_key or "",
-        )
         manager = self.env["g2p.program.payment.manager.phee"]
-        try:
-            config.validate()
-            with PheeClient(config) as client:
-                result = client.test_connection()
-        except PheeError as error:
-            return manager._phee_notify(
-                _("Connection failed: %(error)s", error=error.message),
-                "danger",
-                sticky=True,
-                close=False,
-            )
-        message = (
-            _("Connected: token obtained and operations app reachable.")
-            if result.get("auth")
-            else _("Connected: operations app reachable (authorization off).")
-        )
-        return manager._phee_notify(message, "success", close=False)
+        values = {
+            fname: self[f"phee_default_{fname}"]
+            for fname in SETTINGS_DEFAULT_FIELDS + tuple(BOOLEAN_DEFAULTS)
+        }
+        return manager._phee_test_connection(manager._phee_config_from(values))
