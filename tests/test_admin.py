@@ -123,7 +123,5 @@ class TestAdmin(SyncCommon):
         values = self.env["res.config.settings"].default_get(
             ["phee_default_tls_verify", "phee_default_callback_enabled"]
         )
-        self.assertEqual(
-            (values["phee_default_tls_verify"], values["phee_default_callback_enabled"]),
-            (False, True),
-        )
+        self.assertIs(values["phee_default_tls_verify"], False)
+        self.assertIs(values["phee_default_callback_enabled"], True)
