@@ -1,5 +1,8 @@
 """Command line of the local PHEE server (``python -m phee.server``)."""
 
+# This module's output is for a person at a terminal.
+# pylint: disable=print-used
+
 from __future__ import annotations
 
 import argparse
@@ -52,7 +55,7 @@ def main(argv=None) -> int:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        pass
+        print("stopping")
     finally:
         server.stop()
     return 0

@@ -119,12 +119,12 @@ class LocalHTTPServer(ThreadingHTTPServer):
     def process_request(self, request, client_address):
         with self._open_lock:
             self._open.add(request)
-        super().process_request(request, client_address)
+        return super().process_request(request, client_address)
 
     def shutdown_request(self, request):
         with self._open_lock:
             self._open.discard(request)
-        super().shutdown_request(request)
+        return super().shutdown_request(request)
 
     def drop_connections(self) -> None:
         with self._open_lock:
@@ -133,7 +133,7 @@ class LocalHTTPServer(ThreadingHTTPServer):
             try:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
-                pass
+                _log.debug("connection already closed")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -208,6 +208,6 @@ class _Handler(BaseHTTPRequestHandler):
                 socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
             )
         except OSError:
-            pass
+            _log.debug("connection already closed before the reset")
         self.connection.close()
         self.rfile.close()
