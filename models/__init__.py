@@ -3,6 +3,7 @@ from . import (
     payment,
     payment_batch,
     payment_manager,
+    phee_bulk,
     phee_manager,
     phee_manager_prepare,
     phee_manager_send,

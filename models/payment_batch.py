@@ -89,10 +89,10 @@ class G2PPaymentBatch(models.Model):
         self.ensure_one()
         return f"{manager.file_name_prefix or ''}{self.name}.csv"
 
-    def _phee_store_csv(self, manager, csv_text):
-        """Attach the rendered CSV to the batch, replacing an older one."""
+    def _phee_csv_attachment_vals(self, manager, csv_text):
+        """Values of the ir.attachment holding the batch's CSV file."""
         self.ensure_one()
-        vals = {
+        return {
             "name": self._phee_filename(manager),
             "res_model": self._name,
             "res_id": self.id,
@@ -100,6 +100,11 @@ class G2PPaymentBatch(models.Model):
             "mimetype": "text/csv",
             "raw": csv_text.encode(),
         }
+
+    def _phee_store_csv(self, manager, csv_text):
+        """Attach the rendered CSV to the batch, replacing an older one."""
+        self.ensure_one()
+        vals = self._phee_csv_attachment_vals(manager, csv_text)
         if self.phee_csv_attachment_id:
             self.phee_csv_attachment_id.sudo().write(vals)
         else:
@@ -147,9 +152,10 @@ class G2PPaymentBatch(models.Model):
                 "stats_sent_amount": self.stats_issued_amount,
             }
         )
-        self.payment_ids.filtered(lambda p: p.state == "issued").write(
-            {"state": "sent"}
-        )
+        # Own prefetch set: the batch's may be gone (invalidated), which would
+        # read the payments one by one.
+        payments = self.payment_ids.with_prefetch()
+        payments.filtered(lambda p: p.state == "issued").write({"state": "sent"})
         if adopted:
             body = _(
                 "PHEE already had this batch (PHEE batch id %(batch)s): adopted "

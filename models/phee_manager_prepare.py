@@ -2,29 +2,51 @@
 """Set-based preparation of PHEE payments and batches from approved entitlements."""
 
 import logging
+import os
 from uuid import uuid4
 
 import pandas as pd
 
-from odoo import Command, _, fields, models
+from odoo import _, fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.queue_job.delay import group
 
-from ..phee import csv_render
+from ..phee import PheeFileTooBigError, csv_render
+from .phee_bulk import (
+    BulkUnsupported,
+    PaymentBulkInsert,
+    analyze_grown_tables,
+    link_many2many,
+    write_column,
+)
 from .phee_manager_send import SEND_CHANNEL
 from .phee_payee import PayeeResolver
 
 _logger = logging.getLogger(__name__)
 
-HELD_BACK_SHOWN = 10
+HELD_BACK_SHOWN = 10  # in the notification
+HELD_BACK_LOGGED = 500  # in the cycle chatter
+
+
+def new_references(count):
+    """``count`` random UUID4 texts (as ``str(uuid4())``, from one urandom call)."""
+    raw = bytearray(os.urandom(16 * count))
+    raw[6::16] = bytes(b & 0x0F | 0x40 for b in raw[6::16])  # version 4
+    raw[8::16] = bytes(b & 0x3F | 0x80 for b in raw[8::16])  # RFC 4122 variant
+    h = raw.hex()
+    return [
+        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-"
+        f"{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}"
+        for i in range(0, 32 * count, 32)
+    ]
 
 
 class G2PPaymentHubEEManagerPrepare(models.Model):
     _inherit = "g2p.program.payment.manager.phee"
 
-    PHEE_SYNC_PREPARE_LIMIT = 5000
-    PHEE_PREPARE_JOB_SIZE = 5000
+    PHEE_SYNC_PREPARE_LIMIT = 10_000
+    PHEE_PREPARE_JOB_SIZE = 10_000
 
     def prepare_payments(self, cycle, entitlements=None):
         """Override of `g2p_programs`: issue payments for the cycle's approved
@@ -110,7 +132,7 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         self.env["g2p.entitlement"].check_access_rights("read")
         self.env.flush_all()
         query = """
-            SELECT e.id FROM g2p_entitlement e
+            SELECT array_agg(e.id ORDER BY e.id) FROM g2p_entitlement e
              WHERE e.cycle_id = %s AND e.state = 'approved'
                AND NOT EXISTS (
                    SELECT 1 FROM g2p_payment p
@@ -121,11 +143,15 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         if entitlements:
             query += " AND e.id = ANY(%s)"
             params.append(list(entitlements.ids))
-        self.env.cr.execute(query + " ORDER BY e.id", params)
-        return [row[0] for row in self.env.cr.fetchall()]
+        self.env.cr.execute(query, params)
+        return self.env.cr.fetchone()[0] or []
 
     def _phee_prepare(self, cycle, entitlement_ids):
         """Create payments and batches for these entitlements.
+
+        The number of queries does not depend on the number of entitlements:
+        payments are inserted in one statement (see `phee_bulk`), batches with
+        one create() and their links and CSV attachments in bulk.
 
         :return: (payments, batches, held) where held lists (entitlement, reason)
             for the payments that were held back and marked failed.
@@ -135,24 +161,38 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         if not entitlement_ids:
             return Payment, self.env["g2p.payment.batch"], []
         frame = self._phee_entitlement_frame(entitlement_ids)
-        reasons = self._phee_hold_back_reasons(frame)
-        batch_rows = self._phee_batch_rows(cycle, frame, reasons)
+        csv_frame = self._phee_csv_frame(
+            frame["name"],
+            frame["payee_identifier"],
+            self._phee_read_back_amounts(frame["amount"]),
+            self._phee_note(cycle),
+        )
+        reasons = self._phee_hold_back_reasons(frame, csv_frame)
+        batch_rows = self._phee_batch_rows(frame, csv_frame, reasons)
         batches = self._phee_create_batches(cycle, frame, batch_rows)
         payments = self._phee_create_payments(
-            cycle, frame, reasons, batch_rows, batches
+            self._phee_payment_values(cycle, frame, reasons, batch_rows, batches)
+        )
+        payment_ids = payments.ids
+        batch_ids, linked_ids = [], []
+        for batch, (_tag, rows, _csv) in zip(batches, batch_rows, strict=True):
+            batch_ids += [batch.id] * len(rows)
+            linked_ids += [payment_ids[row] for row in rows]
+        link_many2many(batches, "payment_ids", batch_ids, linked_ids)
+        analyze_grown_tables(
+            self.env.cr,
+            {
+                Payment._table: len(payments),
+                batches._table: len(batches),
+                batches._fields["payment_ids"].relation: len(linked_ids),
+            },
         )
         if self.make_csv_at_prepare:
-            for batch in batches:
-                self._phee_render_batch(batch)
-        held = [
-            (
-                self.env["g2p.entitlement"].browse(
-                    int(frame.at[row, "entitlement_id"])
-                ),
-                why,
-            )
-            for row, why in reasons.items()
-        ]
+            self._phee_attach_csvs(batches, [csv for _tag, _rows, csv in batch_rows])
+        held_entitlements = self.env["g2p.entitlement"].browse(
+            frame["entitlement_id"].iloc[list(reasons)].tolist()
+        )
+        held = list(zip(held_entitlements, reasons.values(), strict=True))
         self._phee_post_prepare_summary(cycle, payments, batches, held)
         _logger.info(
             "PHEE prepare cycle %s: %s payments, %s batches, %s held back",
@@ -164,22 +204,43 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         return payments, batches, held
 
     def _phee_entitlement_frame(self, entitlement_ids):
-        """Read the entitlements' amounts and payees' identifiers into a frame."""
+        """Read the entitlements' amounts and payees' identifiers into a frame,
+        with a new payment reference (``name``) per row."""
+        # One row of arrays: no tuple per entitlement to allocate.
         self.env.cr.execute(
-            """SELECT id, partner_id, initial_amount, transfer_fee
-                 FROM g2p_entitlement WHERE id = ANY(%s) ORDER BY id""",
+            """SELECT array_agg(id ORDER BY id), array_agg(partner_id ORDER BY id),
+                      array_agg(initial_amount::float8 ORDER BY id),
+                      array_agg(coalesce(transfer_fee, 0)::float8 ORDER BY id)
+                 FROM g2p_entitlement WHERE id = ANY(%s)""",
             [list(entitlement_ids)],
         )
+        columns = ("entitlement_id", "partner_id", "amount", "fee")
         frame = pd.DataFrame(
-            self.env.cr.fetchall(),
-            columns=["entitlement_id", "partner_id", "amount", "fee"],
+            {
+                column: pd.Series(values or [], dtype=dtype)
+                for column, values, dtype in zip(
+                    columns,
+                    self.env.cr.fetchone(),
+                    ("int64", "int64", "float64", "float64"),
+                    strict=True,
+                )
+            }
         )
-        frame["amount"] = frame["amount"].astype(float)
-        frame["fee"] = frame["fee"].fillna(0).astype(float)
         identifiers = PayeeResolver(self).resolve(frame["partner_id"].unique().tolist())
         frame["payee_identifier"] = frame["partner_id"].map(identifiers)
         frame["tag_id"] = self._phee_tag_of(frame["entitlement_id"].tolist())
+        frame["name"] = new_references(len(frame))
         return frame
+
+    def _phee_read_back_amounts(self, amounts):
+        """Amounts as the ORM reads them back from the payments (rounded to the
+        currency), so the files rendered now and at sending time are the same."""
+        currency = self.currency_id
+        amounts = amounts.tolist()
+        if not currency:
+            return amounts
+        rounded = {a: currency.round(a) if a else a for a in set(amounts)}
+        return [rounded[a] for a in amounts]
 
     def _phee_tag_of(self, entitlement_ids):
         """Batch tag id (or 0) of each entitlement, first matching tag by order."""
@@ -216,26 +277,37 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         """Note written on every row of the cycle's files."""
         return f"{cycle.program_id.name} {cycle.name}"
 
-    def _phee_hold_back_reasons(self, frame):
-        """Map row position → reason for rows that cannot be paid through PHEE."""
-        csv_frame = self._phee_csv_frame(
-            frame["entitlement_id"].astype(str),
-            frame["payee_identifier"],
-            frame["amount"],
-        )
+    def _phee_hold_back_reasons(self, frame, csv_frame):
+        """Map row position → reason for rows that cannot be paid through PHEE.
+
+        :raise UserError: when a batch-wide value (payment mode, payer, currency)
+            makes every row unpayable.
+        """
         reasons = {}
+        batch_wide = []
         missing = _("registrant has no %(kind)s", kind=self._phee_payee_kind_label())
         for problem in csv_render.find_problems(
             csv_frame, allow_decimal=self.allow_decimal_amounts
         ):
-            if problem.row < 0 or problem.row in reasons:
+            if problem.row < 0:
+                batch_wide.append(f"{problem.field} {problem.reason}")
+            elif problem.row in reasons:
                 continue
-            if problem.field == "payee_identifier" and not isinstance(
+            elif problem.field == "payee_identifier" and not isinstance(
                 frame.at[problem.row, "payee_identifier"], str
             ):
                 reasons[problem.row] = missing
             else:
                 reasons[problem.row] = problem.reason
+        if batch_wide:
+            raise UserError(
+                _(
+                    "Payment Hub EE manager “%(name)s” cannot pay this cycle: "
+                    "%(problems)s.",
+                    name=self.name,
+                    problems="; ".join(batch_wide),
+                )
+            )
         return reasons
 
     def _phee_payee_kind_label(self):
@@ -246,9 +318,12 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
             self.payee_id_type
         ]
 
-    def _phee_batch_rows(self, cycle, frame, reasons):
+    def _phee_batch_rows(self, frame, csv_frame, reasons):
         """Split payable rows into batches: per tag, at most max_batch_size rows
-        and a CSV file under PHEE's size limit. Returns [(tag_id, positions)]."""
+        and a CSV file under PHEE's size limit.
+
+        :return: [(tag_id, row positions, rendered CSV)] in batch order
+        """
         if not self.create_batch:
             return []
         good = frame.drop(index=list(reasons))
@@ -261,20 +336,33 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
             positions = rows.index.to_numpy()
             for start in range(0, len(positions), size):
                 chunk = positions[start : start + size]
-                sample = self._phee_csv_frame(
-                    ["0" * 36] * len(chunk),
-                    frame.loc[chunk, "payee_identifier"],
-                    frame.loc[chunk, "amount"],
-                    self._phee_note(cycle),
+                result.extend(
+                    (int(tag_id), rows_, csv)
+                    for rows_, csv in self._phee_render_rows(csv_frame, chunk)
                 )
-                for lo, hi in csv_render.split_to_fit(
-                    sample, allow_decimal=self.allow_decimal_amounts
-                ):
-                    result.append((int(tag_id), chunk[lo:hi].tolist()))
         return result
+
+    def _phee_render_rows(self, csv_frame, positions):
+        """Render these rows as one file, or as several when one would exceed
+        PHEE's size limit. Returns [(row positions, CSV text)]."""
+        decimal = self.allow_decimal_amounts
+        rows = csv_frame.iloc[positions]
+        try:
+            return [
+                (positions.tolist(), csv_render.render_csv(rows, allow_decimal=decimal))
+            ]
+        except PheeFileTooBigError:
+            return [
+                (
+                    positions[lo:hi].tolist(),
+                    csv_render.render_csv(rows.iloc[lo:hi], allow_decimal=decimal),
+                )
+                for lo, hi in csv_render.split_to_fit(rows, allow_decimal=decimal)
+            ]
 
     def _phee_create_batches(self, cycle, frame, batch_rows):
         now = fields.Datetime.now()
+        amounts = frame["amount"].to_numpy()
         return self.env["g2p.payment.batch"].create(
             [
                 {
@@ -283,50 +371,71 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
                     "tag_id": tag_id or False,
                     "stats_datetime": now,
                     "stats_issued_transactions": len(rows),
-                    "stats_issued_amount": float(frame.loc[rows, "amount"].sum()),
+                    "stats_issued_amount": float(amounts[rows].sum()),
                     "phee_state": "draft",
                 }
-                for tag_id, rows in batch_rows
+                for tag_id, rows, _csv in batch_rows
             ]
         )
 
-    def _phee_create_payments(self, cycle, frame, reasons, batch_rows, batches):
-        batch_of = {}
-        for batch, (_tag, rows) in zip(batches, batch_rows, strict=True):
-            batch_of.update(dict.fromkeys(rows, batch.id))
-        id_type = self._phee_payee_id_type()
-        vals_list = []
-        for row in frame.itertuples():
-            identifier = (
-                row.payee_identifier if isinstance(row.payee_identifier, str) else False
+    def _phee_payment_values(self, cycle, frame, reasons, batch_rows, batches):
+        """create() values of the payments, one list per field (a row each)."""
+        count = len(frame)
+        batch_of = [False] * count
+        for batch, (_tag, rows, _csv) in zip(batches, batch_rows, strict=True):
+            for row in rows:
+                batch_of[row] = batch.id
+        now = fields.Datetime.now()
+        held = [row in reasons for row in range(count)]
+        return {
+            "name": frame["name"].tolist(),
+            "entitlement_id": frame["entitlement_id"].tolist(),
+            "cycle_id": [cycle.id] * count,
+            "amount_issued": frame["amount"].tolist(),
+            "payment_fee": frame["fee"].tolist(),
+            "state": ["issued"] * count,
+            "account_number": [
+                value if isinstance(value, str) else False
+                for value in frame["payee_identifier"].tolist()
+            ],
+            "phee_payee_id_type": [self._phee_payee_id_type()] * count,
+            "batch_id": batch_of,
+            "status": ["failed" if h else False for h in held],
+            "status_is_final": held,
+            "status_datetime": [now if h else False for h in held],
+            "phee_failure_reason": [reasons.get(row, False) for row in range(count)],
+        }
+
+    def _phee_create_payments(self, values):
+        """Create the payments: in one statement, or with create() when the bulk
+        path does not know the payment model as installed."""
+        try:
+            return PaymentBulkInsert(self.env).create(values)
+        except BulkUnsupported as reason:
+            _logger.warning(
+                "PHEE prepare: payments created one by one by the ORM: %s", reason
             )
-            vals = {
-                "name": str(uuid4()),
-                "entitlement_id": row.entitlement_id,
-                "cycle_id": cycle.id,
-                "amount_issued": row.amount,
-                "payment_fee": row.fee,
-                "state": "issued",
-                "account_number": identifier,
-                "phee_payee_id_type": id_type,
-                "batch_id": batch_of.get(row.Index, False),
-            }
-            if row.Index in reasons:
-                vals.update(
-                    status="failed",
-                    status_is_final=True,
-                    status_datetime=fields.Datetime.now(),
-                    phee_failure_reason=reasons[row.Index],
-                )
-            vals_list.append(vals)
-        payments = self.env["g2p.payment"].create(vals_list)
-        by_batch = {}
-        for payment, vals in zip(payments, vals_list, strict=True):
-            if vals["batch_id"]:
-                by_batch.setdefault(vals["batch_id"], []).append(payment.id)
-        for batch in batches:
-            batch.payment_ids = [Command.set(by_batch.get(batch.id, []))]
-        return payments
+        names = list(values)
+        return self.env["g2p.payment"].create(
+            [
+                dict(zip(names, row, strict=True))
+                for row in zip(*values.values(), strict=True)
+            ]
+        )
+
+    def _phee_attach_csvs(self, batches, texts):
+        """Attach each batch's rendered CSV (one create for all files)."""
+        attachments = (
+            self.env["ir.attachment"]
+            .sudo()
+            .create(
+                [
+                    batch._phee_csv_attachment_vals(self, text)
+                    for batch, text in zip(batches, texts, strict=True)
+                ]
+            )
+        )
+        write_column(batches, "phee_csv_attachment_id", attachments.ids)
 
     def _phee_render_batch(self, batch):
         """Render the batch's CSV from its payments, attach it and return the text.
@@ -369,7 +478,13 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
                 "%(count)s registrants held back (payment marked failed, not sent):",
                 count=len(held),
             )
-            body += "\n" + "\n".join(self._phee_held_back_lines(held))
+            lines = self._phee_held_back_lines(held[:HELD_BACK_LOGGED])
+            body += "\n" + "\n".join(lines)
+            if len(held) > HELD_BACK_LOGGED:
+                body += "\n" + _(
+                    "… and %(count)s more: see the cycle's failed payments.",
+                    count=len(held) - HELD_BACK_LOGGED,
+                )
         cycle.message_post(body=body)
 
     def _phee_prepare_notification(self, payments, batches, held):

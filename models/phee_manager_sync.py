@@ -15,6 +15,18 @@ from .phee_utils import commit_unless_testing
 _logger = logging.getLogger(__name__)
 
 DETAIL_PAGE_SIZE = 1000
+# Payment fields the status sync writes (with write_uid and write_date).
+OUTCOME_FIELDS = [
+    "state",
+    "status",
+    "status_is_final",
+    "status_datetime",
+    "amount_paid",
+    "payment_datetime",
+    "phee_status",
+    "phee_failure_reason",
+    "phee_transaction_id",
+]
 MISSING_LOOKUP_LIMIT = 50
 
 
@@ -61,7 +73,9 @@ class G2PPaymentHubEEManagerSync(models.Model):
             batch.write({"phee_last_sync_at": now, "phee_last_error": False})
             return
         batch._phee_progress()
-        payments = batch.payment_ids
+        # Own prefetch set: the batches' union would make every read of one
+        # batch scan the payments of all the batches synced.
+        payments = batch.payment_ids.with_prefetch()
         request_ids = payments.mapped("name")
         outcomes = match_transfers(
             request_ids,
@@ -132,8 +146,10 @@ class G2PPaymentHubEEManagerSync(models.Model):
             [row + (self.env.uid,) for row in rows],
             template="(%s, %s, %s, %s, %s::timestamp, %s::numeric, %s::timestamp,"
             " %s, %s, %s, %s)",
+            page_size=len(rows),
         )
         payments.invalidate_recordset()
+        payments.browse([row[0] for row in rows]).modified(OUTCOME_FIELDS)
         return len(rows)
 
     def _phee_payment_row(self, payment, outcome):

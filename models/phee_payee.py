@@ -2,10 +2,13 @@
 """Resolve the payee identifier of many registrants at once (one query per kind)."""
 
 import logging
+import re
 
-import pandas as pd
+from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
+
+_NON_DIGITS = re.compile(r"[^0-9]")
 
 
 class PayeeResolver:
@@ -24,24 +27,35 @@ class PayeeResolver:
         return getattr(self, f"_resolve_{kind}")(list(partner_ids))
 
     def _query(self, sql, params):
-        self.env.cr.execute(sql, params)
-        rows = self.env.cr.fetchall()
-        return pd.Series(
-            [r[1] for r in rows], index=[r[0] for r in rows], dtype="object"
+        """{partner id: value} of a query returning (partner id, value) rows."""
+        self.env.cr.execute(
+            SQL(
+                "SELECT array_agg(q.pid), array_agg(q.value) "
+                "FROM (%s) AS q(pid, value)",
+                SQL(sql, *params),
+            )
         )
+        partner_ids, values = self.env.cr.fetchone()
+        return dict(zip(partner_ids or [], values or [], strict=True))
 
     @staticmethod
-    def _clean(series):
-        values = series.dropna().astype(str).str.strip()
-        return values[values != ""].to_dict()
+    def _clean(values):
+        """The values as stripped text, without the empty ones."""
+        texts = {pid: str(value).strip() for pid, value in values.items() if value}
+        return {pid: text for pid, text in texts.items() if text}
 
     def _resolve_phone(self, partner_ids):
         phones = self._query(
             "SELECT id, phone FROM res_partner WHERE id = ANY(%s)", [partner_ids]
         )
         # `phone` may hold several comma-separated numbers; PHEE takes digits only.
-        first = phones.dropna().astype(str).str.split(",").str[0]
-        return self._clean(first.str.replace(r"[^0-9]", "", regex=True))
+        return self._clean(
+            {
+                pid: _NON_DIGITS.sub("", phone.split(",", 1)[0])
+                for pid, phone in phones.items()
+                if phone
+            }
+        )
 
     def _resolve_email(self, partner_ids):
         return self._clean(
@@ -62,17 +76,20 @@ class PayeeResolver:
         )
 
     def _resolve_bank_acc_iban(self, partner_ids):
-        # `iban` is computed (not stored) by g2p_bank, so it needs the ORM.
+        # `iban` is computed (not stored) by g2p_bank, so it needs the ORM. It is
+        # computed account by account on prefetched data: a batch compute would
+        # fail for every account of the batch when one account is invalid.
         banks = self.env["res.partner.bank"].search(
             [("partner_id", "in", partner_ids)],
             order="partner_id, allow_out_payment desc, sequence, id",
         )
+        banks.mapped("bank_id.country.code")
         result = {}
         for bank in banks:
             if bank.partner_id.id in result:
                 continue
             try:
-                iban = bank.iban
+                iban = bank.with_prefetch().iban
             except Exception:  # schwifty rejects invalid bank data
                 _logger.info("IBAN of bank account %s could not be computed", bank.id)
                 iban = False

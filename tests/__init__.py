@@ -2,6 +2,7 @@ from . import (
     test_admin,
     test_callback,
     test_faults,
+    test_performance_paths,
     test_prepare,
     test_security,
     test_send,

@@ -302,7 +302,11 @@ def test_rendered_note_never_breaks_the_row(note):
     [
         ([500.0, 500, "500", Decimal("500.00")], False, ["500"] * 4),
         ([1_000_000.0, 1, 99], False, ["1000000", "1", "99"]),
-        ([12.5, 12.50, 3.1, 0.05, 7.0, 100], True, ["12.5", "12.5", "3.1", "0.05", "7", "100"]),
+        (
+            [12.5, 12.50, 3.1, 0.05, 7.0, 100],
+            True,
+            ["12.5", "12.5", "3.1", "0.05", "7", "100"],
+        ),
         ([-1.5, 0], True, ["-1.5", "0"]),
         ([np.nan, None, "x"], False, ["", "", ""]),
         ([np.nan, 2.25], True, ["", "2.25"]),
@@ -359,7 +363,9 @@ def test_split_to_fit(max_bytes, n):
     slices = split_to_fit(df, max_bytes=max_bytes)
     assert slices[0][0] == 0 and slices[-1][1] == n
     assert all(a < b for a, b in slices)
-    assert all(prev[1] == nxt[0] for prev, nxt in zip(slices, slices[1:]))
+    assert all(
+        prev[1] == nxt[0] for prev, nxt in zip(slices[:-1], slices[1:], strict=True)
+    )
     seen = []
     for start, stop in slices:
         text = render_csv(df.iloc[start:stop], max_bytes=max_bytes)

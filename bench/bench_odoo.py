@@ -1,0 +1,217 @@
+"""Benchmark of prepare (with CSV attachments), send and status sync in Odoo.
+
+Runs inside ``odoo shell`` on an existing database where this addon is
+installed. For each N it creates, in a throwaway program and cycle, N
+registrants and N approved entitlements (plain SQL, in seconds), then times:
+
+* prepare: ``g2p.cycle.prepare_payment()`` with ``make_csv_at_prepare`` on,
+  queue jobs run inline (``queue_job__no_delay``) when N is above the
+  synchronous limit;
+* send: ``g2p.cycle.send_payment()`` against a local ``phee.server.PheeServer``
+  on 127.0.0.1 (one queue job per batch, run inline, above 50 batches);
+* sync: one ``_phee_sync_batches`` round that reconciles every payment.
+
+Each phase starts with cold ORM caches, as a new request, job or cron run
+would. It prints seconds, SQL queries (``cr.sql_log_count``) and the peak RSS
+of each phase, then rolls the transaction back: nothing is committed (the CSV
+files written to the filestore are left for Odoo's attachment garbage
+collector). As every phase runs in the transaction that inserted the payments,
+PostgreSQL re-checks all their foreign keys on each UPDATE (it skips unchanged
+keys of rows from earlier transactions): send and sync are measured
+pessimistically.
+
+Usage (N values comma-separated, default ``1000,10000``)::
+
+    BENCH_N=1000,10000,100000 odoo shell -d DB --no-http < bench/bench_odoo.py
+
+or, inside an ``odoo shell`` session: ``exec(open("bench/bench_odoo.py").read())``.
+"""
+
+# ruff: noqa: F821  (``env`` and ``odoo`` come from ``odoo shell``)
+
+import os
+import resource
+import time
+from contextlib import ExitStack, contextmanager
+from datetime import date, timedelta
+from unittest import mock
+
+BATCH_SIZE = int(os.environ.get("BENCH_BATCH_SIZE", "500"))
+SIZES = [int(n) for n in os.environ.get("BENCH_N", "1000,10000").split(",") if n]
+
+
+def _rss_mb(key):
+    """VmRSS / VmHWM of this process in MiB (``ru_maxrss`` when unavailable)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _reset_peak():
+    """Reset the kernel's peak-RSS mark so each phase reports its own peak."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except OSError:
+        pass
+
+
+@contextmanager
+def measure(env, label, results):
+    """Time a phase that starts with cold caches, as a new request or job does."""
+    cr = env.cr
+    env.flush_all()
+    env.invalidate_all()
+    _reset_peak()
+    queries = cr.sql_log_count
+    start = time.perf_counter()
+    yield
+    seconds = time.perf_counter() - start
+    results[label] = (seconds, cr.sql_log_count - queries, _rss_mb("VmHWM"))
+
+
+def make_program(env, n, server):
+    """A program, an approved cycle and a PHEE manager paying through ``server``."""
+    currency = env.ref("base.USD")
+    currency.active = True
+    name = f"Bench {n} {time.time_ns()}"
+    journal_id = env["g2p.program.create.wizard"].create_journal(name, currency.id)
+    program = env["g2p.program"].create({"name": name, "journal_id": journal_id})
+    cycle_manager = env["g2p.cycle.manager.default"].create(
+        {"name": "Default", "program_id": program.id}
+    )
+    program.cycle_managers = [
+        (
+            0,
+            0,
+            {
+                "program_id": program.id,
+                "manager_ref_id": f"{cycle_manager._name},{cycle_manager.id}",
+            },
+        )
+    ]
+    cycle = env["g2p.cycle"].create(
+        {
+            "name": "Cycle 1",
+            "program_id": program.id,
+            "start_date": date.today(),
+            "end_date": date.today() + timedelta(days=30),
+            "state": "approved",
+        }
+    )
+    manager = env["g2p.program.payment.manager.phee"].create(
+        {
+            "name": "PHEE bench",
+            "program_id": program.id,
+            "tenant_id": "gorilla",
+            "username": "mifos",
+            "password": "password",
+            "payer_id": "27710101999",
+            "payee_id_type": "phone",
+            "max_batch_size": BATCH_SIZE,
+            "make_csv_at_prepare": True,
+            **server.endpoints(),
+        }
+    )
+    program.payment_managers[:1].manager_ref_id = f"{manager._name},{manager.id}"
+    return cycle, manager
+
+
+def make_entitlements(env, cycle, n):
+    """N registrants with phone numbers and N approved entitlements, in SQL.
+
+    Phone numbers ending in 999 are unknown to the local server, so about one
+    payment in a thousand fails.
+    """
+    cr = env.cr
+    cr.execute(
+        """INSERT INTO res_partner (name, complete_name, is_registrant, is_group,
+                                    phone, active, type, company_id, create_uid,
+                                    create_date, write_uid, write_date)
+           SELECT 'Bench ' || i, 'Bench ' || i, TRUE, FALSE,
+                  '2771' || lpad(i::text, 7, '0'), TRUE, 'contact', %s, %s,
+                  now() AT TIME ZONE 'UTC', %s, now() AT TIME ZONE 'UTC'
+             FROM generate_series(1, %s) AS i
+        RETURNING id""",
+        [env.company.id, env.uid, env.uid, n],
+    )
+    partner_ids = [row[0] for row in cr.fetchall()]
+    cr.execute(
+        """INSERT INTO g2p_entitlement (partner_id, cycle_id, code, initial_amount,
+                                        transfer_fee, state, is_cash_entitlement,
+                                        journal_id, create_uid, create_date,
+                                        write_uid, write_date)
+           SELECT p, %s, 'BENCH-' || %s || '-' || p, 500, 0, 'approved', TRUE, %s,
+                  %s, now() AT TIME ZONE 'UTC', %s, now() AT TIME ZONE 'UTC'
+             FROM unnest(%s::int[]) AS p""",
+        [
+            cycle.id,
+            cycle.id,
+            cycle.program_id.journal_id.id,
+            env.uid,
+            env.uid,
+            partner_ids,
+        ],
+    )
+    env.invalidate_all()
+
+
+def run_once(env, n):
+    from odoo.addons.g2p_payment_phee.models import phee_utils
+    from odoo.addons.g2p_payment_phee.phee.server import PheeServer
+
+    results = {}
+    with ExitStack() as stack:
+        # Sending commits around each POST outside tests: never commit here.
+        stack.enter_context(mock.patch.object(phee_utils, "testing", lambda: True))
+        server = stack.enter_context(PheeServer(settle_polls=0))
+        cycle, manager = make_program(env, n, server)
+        start = time.perf_counter()
+        make_entitlements(env, cycle, n)
+        setup = time.perf_counter() - start
+        inline = {"queue_job__no_delay": True}
+        with measure(env, "prepare", results):
+            cycle.with_context(**inline).prepare_payment()
+            env.flush_all()
+        payments = env["g2p.payment"].search_count([("cycle_id", "=", cycle.id)])
+        batches = cycle.payment_batch_ids
+        csv_files = len(batches.filtered("phee_csv_attachment_id"))
+        with measure(env, "send", results):
+            cycle.with_context(**inline).send_payment()
+            env.flush_all()
+        sent = len(batches.filtered(lambda b: b.phee_state == "submitted"))
+        with measure(env, "sync", results):
+            manager._phee_sync_batches(batches)
+            env.flush_all()
+        env.cr.execute(
+            "SELECT status, count(*) FROM g2p_payment WHERE cycle_id = %s GROUP BY 1",
+            [cycle.id],
+        )
+        statuses = dict(env.cr.fetchall())
+    env.cr.rollback()
+    print(
+        f"N={n}: setup {setup:.1f} s; {payments} payments, {len(batches)} batches, "
+        f"{csv_files} CSV files, {sent} sent, statuses {statuses}"
+    )
+    for label, (seconds, queries, peak) in results.items():
+        print(
+            f"  {label:8s} {seconds:8.2f} s {queries:8d} queries  "
+            f"peak RSS {peak:7.0f} MiB"
+        )
+    return results
+
+
+def main(env):
+    nproc = os.cpu_count()
+    print(f"bench_odoo: N={SIZES}, batch size {BATCH_SIZE}, {nproc} CPUs")
+    for n in SIZES:
+        run_once(env, n)
+
+
+if "env" in globals():
+    main(env)
