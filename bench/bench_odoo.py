@@ -27,12 +27,13 @@ Usage (N values comma-separated, default ``1000,10000``)::
 or, inside an ``odoo shell`` session: ``exec(open("bench/bench_odoo.py").read())``.
 """
 
+# pylint: disable=print-used
 # ruff: noqa: F821  (``env`` and ``odoo`` come from ``odoo shell``)
 
 import os
 import resource
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import date, timedelta
 from unittest import mock
 
@@ -42,23 +43,17 @@ SIZES = [int(n) for n in os.environ.get("BENCH_N", "1000,10000").split(",") if n
 
 def _rss_mb(key):
     """VmRSS / VmHWM of this process in MiB (``ru_maxrss`` when unavailable)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
+    with suppress(OSError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _reset_peak():
     """Reset the kernel's peak-RSS mark so each phase reports its own peak."""
-    try:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")
-    except OSError:
-        pass
+    with suppress(OSError), open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
 
 
 @contextmanager

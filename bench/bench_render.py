@@ -19,6 +19,7 @@ Usage, from the repository root (only requirements-test.txt is needed)::
 Timings are the best of ``--repeat`` runs; nothing is asserted.
 """
 
+# pylint: disable=print-used
 from __future__ import annotations
 
 import argparse

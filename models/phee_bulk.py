@@ -1,7 +1,7 @@
 # Part of OpenG2P. See LICENSE file for full copyright and licensing details.
 """Set-based writes for national-scale cycles.
 
-``PaymentBulkInsert`` inserts ``g2p.payment`` rows with one
+``PaymentBulkInsert.insert`` creates ``g2p.payment`` rows with one
 ``INSERT … SELECT … FROM unnest(…)`` and leaves the database and the ORM as
 ``create()`` would: the same defaults (``default_get``), the stored compute
 ``journal_id``, audit columns, constraints, record rules and recomputation of
@@ -144,7 +144,7 @@ class PaymentBulkInsert:
         if model._inherits or model._parent_store:
             raise BulkUnsupported("the model has _inherits or a parent store")
 
-    def create(self, values):
+    def insert(self, values):
         """Insert one row per position of the ``values`` lists.
 
         :param values: {field name: list of values in ``create()`` format}, with

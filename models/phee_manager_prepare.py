@@ -410,7 +410,7 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         """Create the payments: in one statement, or with create() when the bulk
         path does not know the payment model as installed."""
         try:
-            return PaymentBulkInsert(self.env).create(values)
+            return PaymentBulkInsert(self.env).insert(values)
         except BulkUnsupported as reason:
             _logger.warning(
                 "PHEE prepare: payments created one by one by the ORM: %s", reason

@@ -24,10 +24,6 @@ PREPARE_LOGGER = "odoo.addons.g2p_payment_phee.models.phee_manager_prepare"
 IGNORED_COLUMNS = ("id", "name", "create_date", "write_date")
 
 
-class _Rollback(Exception):
-    pass
-
-
 def _orm_only():
     """Make the bulk path refuse, so that payments are created by create()."""
     return patch.object(
@@ -103,14 +99,13 @@ class TestPerformancePaths(PheeCommon):
 
     def _prepare_and_snapshot(self):
         """Prepare the cycle, snapshot it, then roll everything back."""
+        savepoint = self.env.cr.savepoint()
         try:
-            with self.env.cr.savepoint():
-                action = self._prepare()
-                snapshot = self._snapshot()
-                raise _Rollback
-        except _Rollback:
-            pass
-        self.env.invalidate_all()
+            action = self._prepare()
+            snapshot = self._snapshot()
+        finally:
+            savepoint.close(rollback=True)
+            self.env.invalidate_all()
         return action, snapshot
 
     def test_bulk_insert_leaves_the_rows_create_would(self):
