@@ -474,10 +474,7 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
             batches=len(batches),
         )
         if held:
-            body += "\n" + _(
-                "%(count)s registrants held back (payment marked failed, not sent):",
-                count=len(held),
-            )
+            body += "\n" + self._phee_held_back_title(held)
             lines = self._phee_held_back_lines(held[:HELD_BACK_LOGGED])
             body += "\n" + "\n".join(lines)
             if len(held) > HELD_BACK_LOGGED:
@@ -485,7 +482,15 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
                     "… and %(count)s more: see the cycle's failed payments.",
                     count=len(held) - HELD_BACK_LOGGED,
                 )
-        cycle.message_post(body=body)
+        cycle.message_post(body=self._phee_chatter_body(body))
+
+    def _phee_held_back_title(self, held):
+        if len(held) == 1:
+            return _("1 registrant held back (payment marked failed, not sent):")
+        return _(
+            "%(count)s registrants held back (payments marked failed, not sent):",
+            count=len(held),
+        )
 
     def _phee_prepare_notification(self, payments, batches, held):
         message = _(
@@ -500,12 +505,7 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
             )
         if held:
             lines = self._phee_held_back_lines(held[:HELD_BACK_SHOWN])
-            message += (
-                "\n"
-                + _("%(count)s registrants held back:", count=len(held))
-                + "\n"
-                + "\n".join(lines)
-            )
+            message += "\n" + self._phee_held_back_title(held) + "\n" + "\n".join(lines)
             if len(held) > HELD_BACK_SHOWN:
                 message += "\n" + _("… and more: see the cycle chatter.")
         kind = "warning" if held else "success"
