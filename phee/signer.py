@@ -84,6 +84,14 @@ def _digest_hex(payload: str, **headers) -> bytes:
     return hashlib.sha3_256(text.encode("utf-8")).hexdigest().encode("ascii")
 
 
+def _private_op(numbers, c: int) -> int:
+    """c^d mod n through the Chinese remainder theorem (about 3x faster)."""
+    m1 = pow(c, numbers.dmp1, numbers.p)
+    m2 = pow(c, numbers.dmq1, numbers.q)
+    h = numbers.iqmp * (m1 - m2) % numbers.p
+    return m2 + h * numbers.q
+
+
 def sign(
     payload: str,
     private_key_pem_or_key,
@@ -100,7 +108,7 @@ def sign(
         payload, batch_id=batch_id, correlation_id=correlation_id, tenant_id=tenant_id
     )
     numbers = key.private_numbers()
-    n, e, d = numbers.public_numbers.n, numbers.public_numbers.e, numbers.d
+    n, e = numbers.public_numbers.n, numbers.public_numbers.e
     k = (n.bit_length() + 7) // 8
     padding_len = k - 3 - len(data)
     if padding_len < _MIN_PADDING:
@@ -111,7 +119,7 @@ def sign(
         r = secrets.randbelow(n - 2) + 2
         if gcd(r, n) == 1:
             break
-    s = pow(m * pow(r, e, n) % n, d, n) * pow(r, -1, n) % n
+    s = _private_op(numbers, m * pow(r, e, n) % n) * pow(r, -1, n) % n
     return base64.b64encode(s.to_bytes(k, "big")).decode("ascii")
 
 
