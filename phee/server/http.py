@@ -176,14 +176,14 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             _log.exception("local PHEE server failed on %s %s", method, url.path)
             reply = spring_error(500, "Internal Server Error", url.path)
-        if reply.reset or app.stopping:
-            self._reset()
-            status = None
-        else:
-            self._write(reply)
-            status = reply.status
+        # Logged before answering, so a client that got the answer finds it logged.
+        status = None if reply.reset or app.stopping else reply.status
         app.state.log_request(method, url.path, status)
         _log.debug("%s %s -> %s", method, url.path, status)
+        if status is None:
+            self._reset()
+        else:
+            self._write(reply)
         app.deliver_callbacks()
 
     def _write(self, reply: Reply) -> None:
