@@ -424,11 +424,15 @@ class G2PPaymentHubEEManager(models.Model):
         if not self.tenant_id:
             problems.append(_("the tenant ID is required"))
         if problems:
-            raise UserError(
-                _(
-                    "Payment Hub EE manager “%(name)s” cannot pay this cycle: "
-                    "%(problems)s.",
-                    name=self.name,
-                    problems="; ".join(problems),
-                )
+            self._phee_refuse(problems)
+
+    def _phee_refuse(self, problems):
+        """Raise one error listing every cycle-wide problem."""
+        raise UserError(
+            _(
+                "Payment Hub EE manager “%(name)s” cannot pay this cycle: "
+                "%(problems)s.",
+                name=self.name,
+                problems="; ".join(problems),
             )
+        )

@@ -300,14 +300,7 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
             else:
                 reasons[problem.row] = problem.reason
         if batch_wide:
-            raise UserError(
-                _(
-                    "Payment Hub EE manager “%(name)s” cannot pay this cycle: "
-                    "%(problems)s.",
-                    name=self.name,
-                    problems="; ".join(batch_wide),
-                )
-            )
+            self._phee_refuse(batch_wide)
         return reasons
 
     def _phee_payee_kind_label(self):
