@@ -2,6 +2,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from .phee_utils import PAYABLE_ENTITLEMENT
+
 
 class G2PCycle(models.Model):
     _inherit = "g2p.cycle"
@@ -63,13 +65,9 @@ class G2PCycle(models.Model):
         """Approved entitlements without a payment that did not fail."""
         self.env.flush_all()
         self.env.cr.execute(
-            """SELECT e.cycle_id, count(*) FROM g2p_entitlement e
-                WHERE e.cycle_id = ANY(%s) AND e.state = 'approved'
-                  AND NOT EXISTS (
-                      SELECT 1 FROM g2p_payment p
-                       WHERE p.entitlement_id = e.id
-                         AND p.status IS DISTINCT FROM 'failed')
-                GROUP BY e.cycle_id""",
+            f"""SELECT e.cycle_id, count(*) FROM g2p_entitlement e
+                 WHERE e.cycle_id = ANY(%s) AND {PAYABLE_ENTITLEMENT}
+                 GROUP BY e.cycle_id""",
             [self.ids],
         )
         counts = dict(self.env.cr.fetchall())

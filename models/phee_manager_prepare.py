@@ -2,7 +2,6 @@
 """Set-based preparation of PHEE payments and batches from approved entitlements."""
 
 import logging
-import os
 from uuid import uuid4
 
 import pandas as pd
@@ -22,6 +21,7 @@ from .phee_bulk import (
 )
 from .phee_manager_send import SEND_CHANNEL
 from .phee_payee import PayeeResolver
+from .phee_utils import PAYABLE_ENTITLEMENT
 
 _logger = logging.getLogger(__name__)
 
@@ -30,16 +30,8 @@ HELD_BACK_LOGGED = 500  # in the cycle chatter
 
 
 def new_references(count):
-    """``count`` random UUID4 texts (as ``str(uuid4())``, from one urandom call)."""
-    raw = bytearray(os.urandom(16 * count))
-    raw[6::16] = bytes(b & 0x0F | 0x40 for b in raw[6::16])  # version 4
-    raw[8::16] = bytes(b & 0x3F | 0x80 for b in raw[8::16])  # RFC 4122 variant
-    h = raw.hex()
-    return [
-        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-"
-        f"{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}"
-        for i in range(0, 32 * count, 32)
-    ]
+    """``count`` fresh payment references (random UUID4 texts)."""
+    return [str(uuid4()) for _ in range(count)]
 
 
 class G2PPaymentHubEEManagerPrepare(models.Model):
@@ -131,13 +123,9 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         in one query."""
         self.env["g2p.entitlement"].check_access_rights("read")
         self.env.flush_all()
-        query = """
+        query = f"""
             SELECT array_agg(e.id ORDER BY e.id) FROM g2p_entitlement e
-             WHERE e.cycle_id = %s AND e.state = 'approved'
-               AND NOT EXISTS (
-                   SELECT 1 FROM g2p_payment p
-                    WHERE p.entitlement_id = e.id
-                      AND p.status IS DISTINCT FROM 'failed')
+             WHERE e.cycle_id = %s AND {PAYABLE_ENTITLEMENT}
         """
         params = [cycle.id]
         if entitlements:

@@ -3,6 +3,13 @@
 
 from odoo import modules, tools
 
+# An entitlement of table alias "e" that may be paid: approved, and every
+# payment it has (if any) failed.
+PAYABLE_ENTITLEMENT = """e.state = 'approved'
+    AND NOT EXISTS (
+        SELECT 1 FROM g2p_payment p
+         WHERE p.entitlement_id = e.id AND p.status IS DISTINCT FROM 'failed')"""
+
 
 def testing():
     """True while Odoo runs tests, where transactions must not be committed."""
