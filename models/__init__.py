@@ -4,6 +4,7 @@ from . import (
     payment_batch,
     payment_manager,
     phee_bulk,
+    phee_guard,
     phee_manager,
     phee_manager_prepare,
     phee_manager_send,

@@ -1,8 +1,9 @@
 # Part of OpenG2P. See LICENSE file for full copyright and licensing details.
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
-from .phee_utils import PAYABLE_ENTITLEMENT
+from .phee_utils import job_identity_key, payable_entitlement, phee_manager
 
 
 class G2PCycle(models.Model):
@@ -24,10 +25,7 @@ class G2PCycle(models.Model):
 
     def _compute_phee_enabled(self):
         for cycle in self:
-            manager = cycle.program_id.get_manager(cycle.program_id.MANAGER_PAYMENT)
-            cycle.phee_enabled = bool(
-                manager and manager._name == "g2p.program.payment.manager.phee"
-            )
+            cycle.phee_enabled = bool(phee_manager(cycle.program_id))
 
     @api.depends("payment_batch_ids.phee_state")
     def _compute_phee_summary(self):
@@ -46,15 +44,9 @@ class G2PCycle(models.Model):
             pending = stats.get((cycle.id, False), (0, 0.0, 0.0))
             cycle.phee_batch_count = len(batches)
             cycle.phee_sendable_batch_count = len(
-                cycle.payment_batch_ids.filtered(
-                    lambda b: b.phee_state in (False, "draft", "error", "submitting")
-                )
+                cycle.payment_batch_ids.filtered("phee_can_send")
             )
-            cycle.phee_open_batch_count = len(
-                batches.filtered(
-                    lambda b: b.phee_state in ("submitting", "submitted", "in_progress")
-                )
-            )
+            cycle.phee_open_batch_count = len(batches.filtered("phee_is_open"))
             cycle.phee_paid_count = paid[0]
             cycle.phee_paid_amount = paid[2]
             cycle.phee_failed_count = failed[0]
@@ -65,10 +57,13 @@ class G2PCycle(models.Model):
         """Approved entitlements without a payment that did not fail."""
         self.env.flush_all()
         self.env.cr.execute(
-            f"""SELECT e.cycle_id, count(*) FROM g2p_entitlement e
-                 WHERE e.cycle_id = ANY(%s) AND {PAYABLE_ENTITLEMENT}
-                 GROUP BY e.cycle_id""",
-            [self.ids],
+            SQL(
+                """SELECT e.cycle_id, count(*) FROM g2p_entitlement e
+                    WHERE e.cycle_id = ANY(%s) AND %s
+                    GROUP BY e.cycle_id""",
+                self.ids,
+                payable_entitlement(),
+            )
         )
         counts = dict(self.env.cr.fetchall())
         for cycle in self:
@@ -77,27 +72,28 @@ class G2PCycle(models.Model):
     def _get_related_job_domain(self):
         """Override of `g2p_programs`: also list the PHEE jobs of the cycle."""
         domain = super()._get_related_job_domain()
-        keys = [f"g2p_payment_phee.send.{b}" for b in self.payment_batch_ids.ids]
+        keys = [job_identity_key("send", b) for b in self.payment_batch_ids.ids]
         jobs = self.env["queue.job"].search(
             [
                 "|",
                 ("identity_key", "in", keys),
-                ("identity_key", "=like", f"g2p_payment_phee.prepare.{self.id}.%"),
+                ("identity_key", "=like", job_identity_key("prepare", self.id, "%")),
             ]
         )
         return ["|", ("id", "in", jobs.ids)] + domain
 
-    def _phee_manager(self):
+    def _phee_required_manager(self):
+        """The PHEE manager of the cycle's program; raise if there is none."""
         self.ensure_one()
-        manager = self.program_id.get_manager(self.program_id.MANAGER_PAYMENT)
-        if not manager or manager._name != "g2p.program.payment.manager.phee":
+        manager = phee_manager(self.program_id)
+        if not manager:
             raise UserError(_("This cycle is not paid through Payment Hub EE."))
         return manager
 
     def action_phee_check_status(self):
         """Ask PHEE for the status of every batch of the cycle."""
         self.ensure_one()
-        manager = self._phee_manager()
+        manager = self._phee_required_manager()
         batches = self.payment_batch_ids.filtered("phee_state")
         manager._phee_sync_batches(batches)
         payments = self.env["g2p.payment"].search([("cycle_id", "=", self.id)])
@@ -106,7 +102,7 @@ class G2PCycle(models.Model):
     def action_phee_retry_failed(self):
         """Issue new payments for entitlements whose payments all failed."""
         self.ensure_one()
-        return self._phee_manager().prepare_payments(self)
+        return self._phee_required_manager().prepare_payments(self)
 
     def action_phee_open_failed_payments(self):
         """Open the cycle's failed payments with their reasons."""

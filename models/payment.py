@@ -1,10 +1,47 @@
 # Part of OpenG2P. See LICENSE file for full copyright and licensing details.
+"""A payment's PHEE state: one field, and the upstream fields it decides
+(``phee_states.PAYMENT_STATE_FIELDS``), written only through ``_phee_set_state``
+or the status sync's bulk update, which reads the same table."""
+
 from odoo import fields, models
+
+from .phee_guard import by_state_machine
+from .phee_states import PAYMENT_STATE_FIELDS, PAYMENT_STATES
+
+# What decides whether, where and how much a PHEE payment pays, and what PHEE
+# said about it: set by prepare and the status sync only.
+GUARDED_FIELDS = (
+    "phee_payment_state",
+    "state",
+    "status",
+    "status_is_final",
+    "status_datetime",
+    "amount_issued",
+    "amount_paid",
+    "payment_datetime",
+    "account_number",
+    "name",
+    "entitlement_id",
+    "phee_payee_id_type",
+    "phee_status",
+    "phee_transaction_id",
+    "phee_failure_reason",
+)
 
 
 class G2PPayment(models.Model):
-    _inherit = "g2p.payment"
+    _name = "g2p.payment"
+    _inherit = ["g2p.payment", "g2p.phee.guarded.mixin"]
 
+    phee_payment_state = fields.Selection(
+        PAYMENT_STATES,
+        "PHEE Payment State",
+        readonly=True,
+        copy=False,
+        index=True,
+        help="Where the payment stands at Payment Hub EE. Empty for payments "
+        "not paid through PHEE.",
+    )
     phee_payee_id_type = fields.Char(
         "Payee Identifier Type",
         readonly=True,
@@ -25,3 +62,26 @@ class G2PPayment(models.Model):
     )
     phee_transaction_id = fields.Char("PHEE Transaction ID", readonly=True, copy=False)
     phee_failure_reason = fields.Char("Failure Reason", readonly=True, copy=False)
+
+    def _phee_guarded_fields(self, vals):
+        """Guarded on PHEE payments only; others stay as upstream has them."""
+        if vals.get("phee_payment_state") or self.filtered("phee_payment_state"):
+            return set(GUARDED_FIELDS) & set(vals)
+        return set()
+
+    def _phee_refused_at_create(self, vals):
+        """PHEE payments are created by prepare only."""
+        return self._phee_guarded_fields(vals)
+
+    def _phee_set_state(self, state, vals=None):
+        """Move these payments to PHEE state ``state`` (and what it decides)."""
+        upstream_state, status, final = PAYMENT_STATE_FIELDS[state]
+        by_state_machine(self).write(
+            {
+                "phee_payment_state": state,
+                "state": upstream_state,
+                "status": status,
+                "status_is_final": final,
+                **(vals or {}),
+            }
+        )

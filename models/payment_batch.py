@@ -1,9 +1,13 @@
 # Part of OpenG2P. See LICENSE file for full copyright and licensing details.
-"""PHEE state machine of a payment batch.
+"""The PHEE state machine of a payment batch (its states and edges are in
+``phee_states``): one method per edge, each checking the state it leaves.
 
-draft ─► submitting ─► submitted ─► in_progress ─► completed
-  ▲          │  ▲                                └► completed_failures
-  └── error ◄┘  └─ (outcome unknown: stays submitting until PHEE is asked)
+Only these methods write ``phee_state`` and the attempt fields; ``write`` and
+``create`` refuse them from anywhere else (see ``phee_guard``).
+
+Money rules the machine keeps: the attempt is recorded (and committed, see
+``phee_manager_send``) before every POST, and a batch PHEE may have is never
+posted again before PHEE has been asked.
 """
 
 import base64
@@ -12,28 +16,34 @@ import logging
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from .phee_guard import by_state_machine
+from .phee_states import (
+    ATTEMPT_OUTCOMES,
+    BATCH_STATES,
+    BATCH_TRANSITIONS,
+    FINAL_STATES,
+    SENDABLE_STATES,
+    SYNCED_STATES,
+)
+from .phee_utils import phee_manager
+
 _logger = logging.getLogger(__name__)
 
-PHEE_STATES = [
-    ("draft", "Draft"),
-    ("submitting", "Submitting"),
-    ("submitted", "Sent"),
-    ("in_progress", "In Progress"),
-    ("completed", "Completed"),
-    ("completed_failures", "Completed with Failures"),
-    ("error", "Error"),
-]
-SENDABLE_STATES = (False, "draft", "error", "submitting")
-OPEN_STATES = ("submitted", "in_progress")
-FINAL_STATES = ("completed", "completed_failures")
+# Written by the state machine only; the upstream ones once the batch is PHEE's.
+ATTEMPT_FIELDS = ("phee_attempt_count", "phee_last_attempt_at", "phee_attempt_outcome")
+UPSTREAM_GUARDED_FIELDS = (
+    "external_batch_ref",
+    "batch_has_started",
+    "batch_has_completed",
+)
 
 
 class G2PPaymentBatch(models.Model):
     _name = "g2p.payment.batch"
-    _inherit = ["g2p.payment.batch", "mail.thread"]
+    _inherit = ["g2p.payment.batch", "mail.thread", "g2p.phee.guarded.mixin"]
 
     phee_state = fields.Selection(
-        PHEE_STATES, "PHEE State", readonly=True, copy=False, tracking=True
+        BATCH_STATES, "PHEE State", readonly=True, copy=False, tracking=True
     )
     phee_correlation_id = fields.Char(
         "X-CorrelationID",
@@ -45,16 +55,7 @@ class G2PPaymentBatch(models.Model):
     )
     phee_last_attempt_at = fields.Datetime("Last Attempt", readonly=True, copy=False)
     phee_attempt_outcome = fields.Selection(
-        [
-            ("pending", "In flight"),
-            ("accepted", "Accepted"),
-            ("not_delivered", "Not delivered"),
-            ("rejected", "Rejected"),
-            ("unknown", "Unknown"),
-        ],
-        "Last Attempt Outcome",
-        readonly=True,
-        copy=False,
+        ATTEMPT_OUTCOMES, "Last Attempt Outcome", readonly=True, copy=False
     )
     phee_last_error = fields.Text("Last Error", readonly=True, copy=False)
     phee_last_sync_at = fields.Datetime("Last Status Sync", readonly=True, copy=False)
@@ -67,23 +68,76 @@ class G2PPaymentBatch(models.Model):
     phee_payment_count = fields.Integer(
         "Payment Count", compute="_compute_phee_payment_count"
     )
+    phee_can_send = fields.Boolean(
+        compute="_compute_phee_flags", search="_search_phee_can_send"
+    )
+    phee_is_open = fields.Boolean(
+        compute="_compute_phee_flags", search="_search_phee_is_open"
+    )
+    phee_is_final = fields.Boolean(compute="_compute_phee_flags")
 
     @api.depends("payment_ids")
     def _compute_phee_payment_count(self):
         for rec in self:
             rec.phee_payment_count = len(rec.payment_ids)
 
+    @api.depends("phee_state")
+    def _compute_phee_flags(self):
+        for rec in self:
+            state = rec._phee_current_state()
+            rec.phee_can_send = state in SENDABLE_STATES
+            rec.phee_is_open = state in SYNCED_STATES
+            rec.phee_is_final = state in FINAL_STATES
+
+    def _search_phee_can_send(self, operator, value):
+        return self._phee_state_domain(operator, value, SENDABLE_STATES)
+
+    def _search_phee_is_open(self, operator, value):
+        return self._phee_state_domain(operator, value, SYNCED_STATES)
+
+    @api.model
+    def _phee_state_domain(self, operator, value, states):
+        """Domain of ``flag operator value`` for a flag true in ``states``."""
+        if operator not in ("=", "!="):
+            raise UserError(_("Unsupported search on a PHEE state flag."))
+        wanted = (operator == "=") == bool(value)
+        domain = [("phee_state", "in", states)]
+        if "draft" in states:
+            domain = ["|", ("phee_state", "=", False)] + domain
+        return domain if wanted else ["!"] + domain
+
+    # ------------------------------------------------------------
+    # GUARD
+    # ------------------------------------------------------------
+
+    def _phee_guarded_fields(self, vals):
+        """Fields of ``vals`` only the state machine may write on these batches:
+        the state and the attempt always, upstream's once PHEE has the batch."""
+        guarded = {"phee_state", *ATTEMPT_FIELDS}
+        if self.filtered("phee_state") or vals.get("phee_state"):
+            guarded.update(UPSTREAM_GUARDED_FIELDS)
+        return guarded & set(vals)
+
+    def _phee_refused_at_create(self, vals):
+        """A batch is created as a draft (or outside PHEE) and nothing more."""
+        refused = self._phee_guarded_fields(vals)
+        if vals.get("phee_state") in (False, "draft"):
+            refused.discard("phee_state")
+        return refused
+
     # ------------------------------------------------------------
     # HELPERS
     # ------------------------------------------------------------
 
     def _phee_manager(self):
-        """Return the PHEE manager of the batch's program, or an empty recordset."""
+        """The PHEE manager of the batch's program, or an empty recordset."""
         self.ensure_one()
-        manager = self.program_id.get_manager(self.program_id.MANAGER_PAYMENT)
-        if manager and manager._name == "g2p.program.payment.manager.phee":
-            return manager
-        return self.env["g2p.program.payment.manager.phee"]
+        return phee_manager(self.program_id)
+
+    def _phee_current_state(self):
+        """The batch's state; a batch made outside this addon is a draft."""
+        self.ensure_one()
+        return self.phee_state or "draft"
 
     def _phee_filename(self, manager):
         self.ensure_one()
@@ -124,77 +178,145 @@ class G2PPaymentBatch(models.Model):
         self.message_post(body=body)
 
     # ------------------------------------------------------------
-    # TRANSITIONS
+    # TRANSITIONS (one per edge of phee_states.BATCH_TRANSITIONS)
     # ------------------------------------------------------------
 
-    def _phee_begin_attempt(self):
+    @api.model
+    def _phee_create_drafts(self, vals_list):
+        """Create batches to be sent through PHEE, as drafts."""
+        return self.create([{**vals, "phee_state": "draft"} for vals in vals_list])
+
+    def _phee_move(self, edge, state, vals=None):
+        """Move these batches along ``edge`` to ``state``, refusing any batch
+        that is not in a state the edge leaves."""
+        sources, targets = BATCH_TRANSITIONS[edge]
+        if state not in targets:
+            raise ValueError(f"edge {edge} does not lead to {state}")
+        wrong = self.filtered(lambda b: b._phee_current_state() not in sources)
+        if wrong:
+            states = dict(self._fields["phee_state"]._description_selection(self.env))
+            raise UserError(
+                _(
+                    "Batch %(batch)s is %(state)s and cannot be moved to %(target)s.",
+                    batch=wrong[0].name,
+                    state=states[wrong[0]._phee_current_state()],
+                    target=states[state],
+                )
+            )
+        by_state_machine(self).write({"phee_state": state, **(vals or {})})
+
+    def _phee_send(self):
         """draft/error/submitting → submitting: record an attempt before the POST."""
-        self.write(
+        self.ensure_one()
+        self._phee_move(
+            "send",
+            "submitting",
             {
-                "phee_state": "submitting",
                 "phee_attempt_count": self.phee_attempt_count + 1,
                 "phee_last_attempt_at": fields.Datetime.now(),
                 "phee_attempt_outcome": "pending",
-            }
+            },
         )
 
-    def _phee_submitted(self, phee_batch_id, adopted=False):
-        """submitting/error → submitted: store PHEE's batch id; payments are sent."""
+    def _phee_accept(self, phee_batch_id):
+        """submitting → submitted: PHEE answered with its batch id."""
+        self._phee_mark_sent("accept", phee_batch_id)
+        self.message_post(
+            body=_(
+                "Batch accepted by PHEE: PHEE batch id %(batch)s.", batch=phee_batch_id
+            )
+        )
+
+    def _phee_adopt(self, phee_batch_id):
+        """submitting/error → submitted: PHEE already had the batch."""
+        self._phee_mark_sent("adopt", phee_batch_id)
+        self.message_post(
+            body=_(
+                "PHEE already had this batch (PHEE batch id %(batch)s): adopted "
+                "without sending it again.",
+                batch=phee_batch_id,
+            )
+        )
+
+    def _phee_mark_sent(self, edge, phee_batch_id):
         self.ensure_one()
-        self.write(
+        self._phee_move(
+            edge,
+            "submitted",
             {
-                "phee_state": "submitted",
                 "phee_attempt_outcome": "accepted",
                 "external_batch_ref": phee_batch_id,
                 "batch_has_started": True,
                 "phee_last_error": False,
                 "stats_sent_transactions": self.stats_issued_transactions,
                 "stats_sent_amount": self.stats_issued_amount,
-            }
+            },
         )
         # Own prefetch set: the batch's may be gone (invalidated), which would
         # read the payments one by one.
         payments = self.payment_ids.with_prefetch()
-        payments.filtered(lambda p: p.state == "issued").write({"state": "sent"})
-        if adopted:
-            body = _(
-                "PHEE already had this batch (PHEE batch id %(batch)s): adopted "
-                "without sending it again.",
-                batch=phee_batch_id,
-            )
-        else:
-            body = _(
-                "Batch accepted by PHEE: PHEE batch id %(batch)s.", batch=phee_batch_id
-            )
-        self.message_post(body=body)
+        payments.filtered(
+            lambda p: p.phee_payment_state in (False, "issued")
+        )._phee_set_state("sent")
 
-    def _phee_attempt_failed(self, error):
-        """Record a failed attempt: a definite rejection puts the batch in error,
-        an unknown outcome keeps it submitting until PHEE is asked."""
+    def _phee_lose(self, error):
+        """submitting → submitting: the answer was lost; PHEE is asked first."""
         self.ensure_one()
-        if error.outcome_unknown:
-            outcome, state = "unknown", "submitting"
-            body = _(
+        self._phee_move("lose", "submitting", {"phee_attempt_outcome": "unknown"})
+        self._phee_log(
+            _(
                 "PHEE's answer was lost (%(error)s). PHEE will be asked whether it "
                 "has the batch before it is sent again.",
                 error=error.message,
-            )
-        else:
-            outcome = "not_delivered" if error.code == "connection" else "rejected"
-            state = "error"
-            body = _("Sending to PHEE failed: %(error)s", error=error.message)
-        self.write({"phee_state": state, "phee_attempt_outcome": outcome})
-        self._phee_log(body, error=error.message)
+            ),
+            error=error.message,
+        )
 
-    def _phee_invalid(self, message):
-        """draft → error: the batch cannot be built; nothing was sent."""
+    def _phee_reject(self, error):
+        """submitting → error: PHEE refused the batch, or was not reached."""
         self.ensure_one()
-        self.write({"phee_state": "error", "phee_attempt_outcome": False})
+        outcome = "not_delivered" if error.code == "connection" else "rejected"
+        self._phee_move("reject", "error", {"phee_attempt_outcome": outcome})
+        self._phee_log(
+            _("Sending to PHEE failed: %(error)s", error=error.message),
+            error=error.message,
+        )
+
+    def _phee_refuse(self, message):
+        """draft/error/submitting → error: the file cannot be built; not sent."""
+        self.ensure_one()
+        self._phee_move("refuse", "error", {"phee_attempt_outcome": False})
         self._phee_log(_("Batch not sent: %(error)s", error=message), error=message)
 
+    def _phee_give_up(self, message):
+        """submitting → error: not sent again automatically; a person decides."""
+        self.ensure_one()
+        self._phee_move("give_up", "error")
+        self._phee_log(message, error=message)
+
+    def _phee_start(self):
+        """submitted → in_progress once PHEE reports the batch."""
+        self.filtered(lambda b: b.phee_state == "submitted")._phee_move(
+            "start", "in_progress"
+        )
+
+    def _phee_finish(self):
+        """in_progress → completed / completed_failures: every payment is final."""
+        self.ensure_one()
+        failed = self.payment_ids.filtered(lambda p: p.status == "failed")
+        state = "completed_failures" if failed else "completed"
+        self._phee_move("finish", state, {"batch_has_completed": True})
+        self.message_post(
+            body=_(
+                "Batch completed at PHEE: %(paid)s paid, %(failed)s failed.",
+                paid=len(self.payment_ids) - len(failed),
+                failed=len(failed),
+            )
+        )
+
     def _phee_sync_failed(self, error):
-        """Keep a status-sync error on the batch; the chatter gets it once, not on
-        every cron run."""
+        """Keep a status-sync error on the batch (no state change); the chatter
+        gets it once, not on every cron run."""
         self.ensure_one()
         changed = self.phee_last_error != error.message
         self.write(
@@ -207,26 +329,6 @@ class G2PPaymentBatch(models.Model):
             self.message_post(
                 body=_("Status check with PHEE failed: %(error)s", error=error.message)
             )
-
-    def _phee_progress(self):
-        """submitted → in_progress once PHEE reports the batch."""
-        self.filtered(lambda b: b.phee_state == "submitted").write(
-            {"phee_state": "in_progress"}
-        )
-
-    def _phee_complete(self):
-        """in_progress → completed / completed_failures when every payment is final."""
-        self.ensure_one()
-        failed = self.payment_ids.filtered(lambda p: p.status == "failed")
-        state = "completed_failures" if failed else "completed"
-        self.write({"phee_state": state, "batch_has_completed": True})
-        self.message_post(
-            body=_(
-                "Batch completed at PHEE: %(paid)s paid, %(failed)s failed.",
-                paid=len(self.payment_ids) - len(failed),
-                failed=len(failed),
-            )
-        )
 
     # ------------------------------------------------------------
     # ACTIONS
@@ -241,16 +343,12 @@ class G2PPaymentBatch(models.Model):
 
     def action_phee_check_status(self):
         """Ask PHEE for the status of these batches now and report the outcome."""
-        managers = self.env["g2p.program.payment.manager.phee"]
-        results = {}
-        for batch in self:
-            manager = batch._phee_manager()
-            managers |= manager
-            if manager:
-                results[batch.id] = manager._phee_sync_batches(batch)
-        if not managers:
+        groups = self._phee_group_by_manager()
+        if not groups:
             raise UserError(_("These batches are not paid through Payment Hub EE."))
-        return managers[:1]._phee_sync_notification(self)
+        for manager, batches in groups:
+            manager._phee_sync_batches(batches)
+        return groups[0][0]._phee_sync_notification(self)
 
     def action_phee_download_csv(self):
         """Download the batch's CSV file."""
@@ -285,18 +383,16 @@ class G2PPaymentBatch(models.Model):
     @api.model
     def _cron_phee_status_sync(self):
         """Resolve unfinished submissions and sync the status of open batches."""
-        batches = self.search(
-            [("phee_state", "in", ("submitting",) + OPEN_STATES)], order="id"
-        )
+        batches = self.search([("phee_state", "in", SYNCED_STATES)], order="id")
         for manager, manager_batches in batches._phee_group_by_manager():
-            manager._phee_sync_batches(manager_batches, commit=True)
+            manager._phee_sync_batches(manager_batches)
 
     def _phee_group_by_manager(self):
-        """Return (manager, batches) pairs, skipping batches not paid via PHEE."""
+        """[(manager, batches)], skipping batches not paid via PHEE."""
         groups = {}
         for batch in self:
             manager = batch._phee_manager()
             if manager:
                 groups.setdefault(manager, self.browse())
                 groups[manager] |= batch
-        return groups.items()
+        return list(groups.items())

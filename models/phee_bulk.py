@@ -14,6 +14,8 @@ from odoo import fields, models
 from odoo.models import LOG_ACCESS_COLUMNS, BaseModel
 from odoo.tools import SQL
 
+from . import phee_guard
+
 # Stored columns of g2p.payment whose create() semantics are reproduced here.
 PLAIN_COLUMNS = frozenset(
     {
@@ -33,6 +35,7 @@ PLAIN_COLUMNS = frozenset(
         "payment_fee",
         "company_id",
         "phee_payee_id_type",
+        "phee_payment_state",
         "phee_status",
         "phee_transaction_id",
         "phee_failure_reason",
@@ -75,11 +78,14 @@ class BulkUnsupported(Exception):
 
 
 def _overrides(model, method):
-    """Modules of the classes of ``model`` other than BaseModel defining ``method``."""
+    """Modules of the classes of ``model`` defining ``method``, other than
+    BaseModel and the guard (which only refuses what prepare never writes)."""
     return [
         cls.__module__
         for cls in type(model).__mro__
-        if method in vars(cls) and cls is not BaseModel
+        if method in vars(cls)
+        and cls is not BaseModel
+        and cls.__module__ != phee_guard.__name__
     ]
 
 
@@ -288,30 +294,45 @@ def link_many2many(records, fname, record_ids, target_ids):
     records.modified([fname])
 
 
-def write_column(records, fname, values):
-    """Write one value per record into the stored column ``fname`` in one
-    statement (as ``record[fname] = value`` for each record would)."""
+def write_columns(records, columns):
+    """Write one value per record into each stored column of ``columns``
+    ({field name: values in the order of ``records``}) in one statement, as
+    writing each record's values would (access checks, caches, recomputation).
+    """
     if not records:
         return
     records.check_access_rights("write")
     records.check_access_rule("write")
-    field = records._fields[fname]
-    records.flush_recordset([fname])
+    fnames = list(columns)
+    records.flush_recordset(fnames)
+    fields_ = [records._fields[fname] for fname in fnames]
     records.env.cr.execute(
         SQL(
-            "UPDATE %s AS t SET %s = v.value, write_uid = %s, write_date = %s "
-            "FROM unnest(%s::int4[], %s::%s[]) AS v(id, value) WHERE t.id = v.id",
+            "UPDATE %s AS t SET %s, write_uid = %s, write_date = %s "
+            "FROM unnest(%s::int4[], %s) AS v(id, %s) WHERE t.id = v.id",
             SQL.identifier(records._table),
-            SQL.identifier(fname),
+            SQL(", ").join(
+                SQL("%s = v.%s", SQL.identifier(fname), SQL.identifier(fname))
+                for fname in fnames
+            ),
             records.env.uid,
             records.env.cr.now(),
             array_literal(records.ids),
-            array_literal([field.convert_to_column(v, records) for v in values]),
-            SQL(field.column_type[1]),
+            SQL(", ").join(
+                SQL(
+                    "%s::%s[]",
+                    array_literal(
+                        [field.convert_to_column(v, records) for v in columns[name]]
+                    ),
+                    SQL(field.column_type[1]),
+                )
+                for name, field in zip(fnames, fields_, strict=True)
+            ),
+            SQL(", ").join(map(SQL.identifier, fnames)),
         )
     )
-    records.invalidate_recordset([fname, "write_uid", "write_date"])
-    records.modified([fname])
+    records.invalidate_recordset([*fnames, "write_uid", "write_date"])
+    records.modified(fnames)
 
 
 # autovacuum's defaults: a table is analyzed once this many rows changed.

@@ -266,6 +266,7 @@ class G2PPaymentHubEEManager(models.Model):
                         _("Signing key: %(error)s", error=error.message)
                     ) from None
 
+    @api.constrains("batch_tag_ids", "create_batch")
     def constrains_batch_tag_ids(self):
         """Override: without tags, every entitlement goes to one group of batches."""
         for rec in self:
@@ -293,7 +294,7 @@ class G2PPaymentHubEEManager(models.Model):
     # PHEE CLIENT
     # ------------------------------------------------------------
 
-    def _phee_payee_id_type(self):
+    def _phee_payee_identifier_type(self):
         """Return the identifier type written in the CSV for this manager's payees."""
         self.ensure_one()
         return (self.payee_id_type_to_send or "").strip() or PAYEE_ID_TYPE_DEFAULTS[

@@ -8,6 +8,7 @@ import pandas as pd
 
 from odoo import _, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from odoo.addons.queue_job.delay import group
 
@@ -17,11 +18,12 @@ from .phee_bulk import (
     PaymentBulkInsert,
     analyze_grown_tables,
     link_many2many,
-    write_column,
+    write_columns,
 )
-from .phee_manager_send import SEND_CHANNEL
+from .phee_guard import by_state_machine
 from .phee_payee import PayeeResolver
-from .phee_utils import PAYABLE_ENTITLEMENT
+from .phee_states import PAYMENT_STATE_FIELDS
+from .phee_utils import PHEE_JOB_CHANNEL, job_identity_key, payable_entitlement
 
 _logger = logging.getLogger(__name__)
 
@@ -91,8 +93,8 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         size = self.PHEE_PREPARE_JOB_SIZE
         jobs = [
             self.delayable(
-                channel=SEND_CHANNEL,
-                identity_key=f"g2p_payment_phee.prepare.{cycle.id}.{chunk[0]}",
+                channel=PHEE_JOB_CHANNEL,
+                identity_key=job_identity_key("prepare", cycle.id, chunk[0]),
                 description=_("PHEE: prepare payments of %(cycle)s", cycle=cycle.name),
             )._phee_prepare_job(cycle, chunk)
             for chunk in (
@@ -123,15 +125,17 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         in one query."""
         self.env["g2p.entitlement"].check_access_rights("read")
         self.env.flush_all()
-        query = f"""
-            SELECT array_agg(e.id ORDER BY e.id) FROM g2p_entitlement e
-             WHERE e.cycle_id = %s AND {PAYABLE_ENTITLEMENT}
-        """
-        params = [cycle.id]
-        if entitlements:
-            query += " AND e.id = ANY(%s)"
-            params.append(list(entitlements.ids))
-        self.env.cr.execute(query, params)
+        self.env.cr.execute(
+            SQL(
+                """SELECT array_agg(e.id ORDER BY e.id) FROM g2p_entitlement e
+                    WHERE e.cycle_id = %s AND %s AND %s""",
+                cycle.id,
+                payable_entitlement(),
+                SQL("e.id = ANY(%s)", list(entitlements.ids))
+                if entitlements
+                else SQL("TRUE"),
+            )
+        )
         return self.env.cr.fetchone()[0] or []
 
     def _phee_prepare(self, cycle, entitlement_ids):
@@ -196,11 +200,13 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         with a new payment reference (``name``) per row."""
         # One row of arrays: no tuple per entitlement to allocate.
         self.env.cr.execute(
-            """SELECT array_agg(id ORDER BY id), array_agg(partner_id ORDER BY id),
-                      array_agg(initial_amount::float8 ORDER BY id),
-                      array_agg(coalesce(transfer_fee, 0)::float8 ORDER BY id)
-                 FROM g2p_entitlement WHERE id = ANY(%s)""",
-            [list(entitlement_ids)],
+            SQL(
+                """SELECT array_agg(id ORDER BY id), array_agg(partner_id ORDER BY id),
+                          array_agg(initial_amount::float8 ORDER BY id),
+                          array_agg(coalesce(transfer_fee, 0)::float8 ORDER BY id)
+                     FROM g2p_entitlement WHERE id = ANY(%s)""",
+                list(entitlement_ids),
+            )
         )
         columns = ("entitlement_id", "partner_id", "amount", "fee")
         frame = pd.DataFrame(
@@ -251,7 +257,7 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         """Build the PHEE CSV frame for rows of this manager."""
         return csv_render.build_frame(
             request_ids=request_ids,
-            payee_identifier_types=self._phee_payee_id_type(),
+            payee_identifier_types=self._phee_payee_identifier_type(),
             payee_identifiers=identifiers,
             amounts=amounts,
             payment_mode=self.payment_mode,
@@ -344,7 +350,7 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
     def _phee_create_batches(self, cycle, frame, batch_rows):
         now = fields.Datetime.now()
         amounts = frame["amount"].to_numpy()
-        return self.env["g2p.payment.batch"].create(
+        return self.env["g2p.payment.batch"]._phee_create_drafts(
             [
                 {
                     "name": str(uuid4()),
@@ -353,7 +359,6 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
                     "stats_datetime": now,
                     "stats_issued_transactions": len(rows),
                     "stats_issued_amount": float(amounts[rows].sum()),
-                    "phee_state": "draft",
                 }
                 for tag_id, rows, _csv in batch_rows
             ]
@@ -368,21 +373,23 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
                 batch_of[row] = batch.id
         now = fields.Datetime.now()
         held = [row in reasons for row in range(count)]
+        states = ["held_back" if h else "issued" for h in held]
         return {
             "name": frame["name"].tolist(),
             "entitlement_id": frame["entitlement_id"].tolist(),
             "cycle_id": [cycle.id] * count,
             "amount_issued": frame["amount"].tolist(),
             "payment_fee": frame["fee"].tolist(),
-            "state": ["issued"] * count,
+            "phee_payment_state": states,
+            "state": [PAYMENT_STATE_FIELDS[s][0] for s in states],
             "account_number": [
                 value if isinstance(value, str) else False
                 for value in frame["payee_identifier"].tolist()
             ],
-            "phee_payee_id_type": [self._phee_payee_id_type()] * count,
+            "phee_payee_id_type": [self._phee_payee_identifier_type()] * count,
             "batch_id": batch_of,
-            "status": ["failed" if h else False for h in held],
-            "status_is_final": held,
+            "status": [PAYMENT_STATE_FIELDS[s][1] for s in states],
+            "status_is_final": [PAYMENT_STATE_FIELDS[s][2] for s in states],
             "status_datetime": [now if h else False for h in held],
             "phee_failure_reason": [reasons.get(row, False) for row in range(count)],
         }
@@ -397,7 +404,7 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
                 "PHEE prepare: payments created one by one by the ORM: %s", reason
             )
         names = list(values)
-        return self.env["g2p.payment"].create(
+        return by_state_machine(self.env["g2p.payment"]).create(
             [
                 dict(zip(names, row, strict=True))
                 for row in zip(*values.values(), strict=True)
@@ -416,7 +423,7 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
                 ]
             )
         )
-        write_column(batches, "phee_csv_attachment_id", attachments.ids)
+        write_columns(batches, {"phee_csv_attachment_id": attachments.ids})
 
     def _phee_render_batch(self, batch):
         """Render the batch's CSV from its payments, attach it and return the text.

@@ -1,7 +1,15 @@
 # Part of OpenG2P. See LICENSE file for full copyright and licensing details.
-"""Sending batches to PHEE without ever posting the same batch twice."""
+"""Sending batches to PHEE without ever posting the same batch twice.
+
+Every path that can POST (batch and cycle buttons, queue jobs, the status
+cron, *Check Status*) goes through ``_phee_send_batch``, and the POST itself
+only through ``_phee_post``: it commits the recorded attempt before the POST
+and PHEE's answer right after, while a database session lock marks the POST
+as in flight for every other worker.
+"""
 
 import logging
+from contextlib import contextmanager
 from datetime import timedelta
 
 from psycopg2 import errors as pg_errors
@@ -12,12 +20,16 @@ from odoo.addons.queue_job.delay import group
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..phee import PheeError, PheeValidationError
-from .phee_utils import commit_unless_testing
+from .phee_states import SEND_OUTCOMES, SendOutcome
+from .phee_utils import PHEE_JOB_CHANNEL, commit_unless_testing, job_identity_key
 
 _logger = logging.getLogger(__name__)
 
-SEND_CHANNEL = "root_program.phee"
 MAX_AUTOMATIC_ATTEMPTS = 5
+# Never re-send sooner than this after an attempt, whatever the manager says.
+MIN_RESUBMIT_GRACE_MINUTES = 5
+# First key of the session locks held while a batch's POST is in flight.
+SENDING_LOCK_NAMESPACE = 0x50484545  # "PHEE"
 
 
 class G2PPaymentHubEEManagerSend(models.Model):
@@ -25,14 +37,14 @@ class G2PPaymentHubEEManagerSend(models.Model):
 
     def _send_payments(self, batches):
         """Override of `g2p_programs`: submit each batch to PHEE, one batch per
-        transaction outside tests, and report what happened to each."""
+        transaction, and report what happened to each."""
         self.ensure_one()
         if not batches:
             return super()._send_payments(batches)
         outcomes = {}
         with self._phee_client() as client:
             for batch in batches:
-                outcome, message = self._phee_send_batch(batch, client, commit=True)
+                outcome, message = self._phee_send_batch(batch, client)
                 outcomes.setdefault(outcome, []).append((batch, message))
         return self._phee_send_notification(outcomes)
 
@@ -47,8 +59,8 @@ class G2PPaymentHubEEManagerSend(models.Model):
         )
         jobs = [
             self.delayable(
-                channel=SEND_CHANNEL,
-                identity_key=f"g2p_payment_phee.send.{batch.id}",
+                channel=PHEE_JOB_CHANNEL,
+                identity_key=job_identity_key("send", batch.id),
                 description=_("PHEE: send batch %(name)s", name=batch.name),
             )._phee_send_batch_job(batch)
             for batch in batches
@@ -60,44 +72,49 @@ class G2PPaymentHubEEManagerSend(models.Model):
         main_job.delay()
 
     def _phee_send_batch_job(self, batch):
-        """Queue job: send one batch; retry later when PHEE could not be reached."""
+        """Queue job: send one batch; retried (``retry_pattern`` of the job
+        function) when PHEE could not be reached."""
         self.ensure_one()
         with self._phee_client() as client:
-            outcome, message = self._phee_send_batch(batch, client, commit=True)
-        if outcome == "not_delivered":
-            raise RetryableJobError(message, seconds=60)
+            outcome, message = self._phee_send_batch(batch, client)
+        if outcome == SendOutcome.NOT_DELIVERED:
+            raise RetryableJobError(message)
         return message
 
     # ------------------------------------------------------------
     # ONE BATCH
     # ------------------------------------------------------------
 
-    def _phee_send_batch(self, batch, client, commit=False):
-        """Submit one batch unless PHEE already has it.
+    def _phee_send_batch(self, batch, client):
+        """Submit one batch unless PHEE has, or may have, it already.
 
-        :return: (outcome, message) where outcome is one of sent, adopted, skipped,
-            busy, waiting, invalid, not_delivered, rejected, unknown, check_failed.
+        :return: (a ``SendOutcome``, message)
         """
         self.ensure_one()
         if not self._phee_lock(batch):
-            return "busy", _("%(batch)s is being sent already.", batch=batch.name)
-        if batch.phee_state not in (False, "draft", "error", "submitting"):
-            return "skipped", _("%(batch)s was sent already.", batch=batch.name)
-        if batch.phee_attempt_count:
-            outcome = self._phee_find_previous_submission(batch, client)
-            if outcome:
-                return outcome
-        try:
-            csv_text = batch._phee_csv_text() or self._phee_render_batch(batch)
-        except PheeValidationError as error:
-            batch._phee_invalid(error.message)
-            return "invalid", f"{batch.name}: {error.message}"
-        batch._phee_begin_attempt()
-        if commit:
-            commit_unless_testing(self.env.cr)
-        return self._phee_post(batch, client, csv_text, commit)
+            return SendOutcome.BUSY, self._phee_busy_message(batch)
+        with self._phee_sending_lock(batch) as free:
+            if not free:
+                return SendOutcome.BUSY, self._phee_busy_message(batch)
+            if not batch.phee_can_send:
+                return SendOutcome.SKIPPED, _(
+                    "%(batch)s was sent already.", batch=batch.name
+                )
+            if batch.phee_attempt_count:
+                previous = self._phee_find_previous_submission(batch, client)
+                if previous:
+                    return previous
+            try:
+                csv_text = batch._phee_csv_text() or self._phee_render_batch(batch)
+            except PheeValidationError as error:
+                batch._phee_refuse(error.message)
+                return SendOutcome.INVALID, f"{batch.name}: {error.message}"
+            return self._phee_post(batch, client, csv_text)
 
-    def _phee_post(self, batch, client, csv_text, commit):
+    def _phee_post(self, batch, client, csv_text):
+        """Record an attempt, commit, POST, record PHEE's answer, commit."""
+        batch._phee_send()
+        commit_unless_testing(self.env.cr)
         try:
             # A failure while recording the answer rolls back to here only: the
             # attempt recorded above survives, so a retry asks PHEE first.
@@ -110,7 +127,7 @@ class G2PPaymentHubEEManagerSend(models.Model):
                     batch_type=(self.batch_type_header or "csv").strip().lower(),
                     callback_url=self.sudo().callback_url or None,
                 )
-                batch._phee_submitted(result.batch_id)
+                batch._phee_accept(result.batch_id)
         except PheeError as error:
             _logger.warning(
                 "PHEE batch %s (attempt %s) failed: %s",
@@ -118,14 +135,17 @@ class G2PPaymentHubEEManagerSend(models.Model):
                 batch.phee_attempt_count,
                 error.code,
             )
-            batch._phee_attempt_failed(error)
-            outcome = "unknown" if error.outcome_unknown else batch.phee_attempt_outcome
+            if error.outcome_unknown:
+                batch._phee_lose(error)
+                outcome = SendOutcome.UNKNOWN
+            else:
+                batch._phee_reject(error)
+                outcome = batch.phee_attempt_outcome
             message = f"{batch.name}: {error.message}"
         else:
             _logger.info("PHEE batch %s accepted as %s", batch.name, result.batch_id)
-            outcome, message = "sent", batch.name
-        if commit:
-            commit_unless_testing(self.env.cr)
+            outcome, message = SendOutcome.SENT, batch.name
+        commit_unless_testing(self.env.cr)
         return outcome, message
 
     def _phee_find_previous_submission(self, batch, client):
@@ -138,13 +158,15 @@ class G2PPaymentHubEEManagerSend(models.Model):
         except PheeError as error:
             return self._phee_check_failed(batch, error)
         if found:
-            batch._phee_submitted(found["batchId"], adopted=True)
-            return "adopted", batch.name
+            batch._phee_adopt(found["batchId"])
+            return SendOutcome.ADOPTED, batch.name
         if batch.phee_attempt_outcome in ("pending", "unknown"):
-            grace = timedelta(minutes=max(self.resubmit_grace_minutes, 0))
+            grace = timedelta(
+                minutes=max(self.resubmit_grace_minutes, MIN_RESUBMIT_GRACE_MINUTES)
+            )
             retry_at = batch.phee_last_attempt_at + grace
             if fields.Datetime.now() < retry_at:
-                return "waiting", _(
+                return SendOutcome.WAITING, _(
                     "%(batch)s: PHEE has not reported the earlier attempt yet; it "
                     "will be sent again after %(time)s UTC if PHEE still does not "
                     "have it.",
@@ -164,7 +186,7 @@ class G2PPaymentHubEEManagerSend(models.Model):
             ),
             error=error.message,
         )
-        return "check_failed", f"{batch.name}: {error.message}"
+        return SendOutcome.CHECK_FAILED, f"{batch.name}: {error.message}"
 
     def _phee_check_transfers_unknown(self, batch, client):
         """Second check before re-sending after an unknown outcome: a transfer of
@@ -184,41 +206,63 @@ class G2PPaymentHubEEManagerSend(models.Model):
             phee_batch=transfer.get("batchId") or "?",
             batch=batch.name,
         )
-        batch.write({"phee_state": "error"})
-        batch._phee_log(message, error=message)
-        return "check_failed", f"{batch.name}: {message}"
+        batch._phee_give_up(message)
+        return SendOutcome.CHECK_FAILED, f"{batch.name}: {message}"
 
     def _phee_lock(self, batch):
-        """Lock the batch row for this transaction; False if another holds it."""
+        """Lock the batch row for this transaction; False if another holds it or
+        changed it since this transaction began."""
         try:
             with self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(
                     "SELECT id FROM g2p_payment_batch WHERE id = %s FOR UPDATE NOWAIT",
                     (batch.id,),
                 )
-        except pg_errors.LockNotAvailable:
+        except (pg_errors.LockNotAvailable, pg_errors.SerializationFailure):
             return False
         batch.invalidate_recordset()
         return True
 
-    def _phee_resolve_submissions(self, batches, client, commit=False):
+    @contextmanager
+    def _phee_sending_lock(self, batch):
+        """Hold the batch's session lock while it may be posted.
+
+        Unlike the row lock it outlives the commits around the POST, so no other
+        worker posts the batch while its POST is in flight; it is released when
+        the sender is done or its database connection dies.
+        """
+        cr = self.env.cr
+        cr.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)", (SENDING_LOCK_NAMESPACE, batch.id)
+        )
+        free = cr.fetchone()[0]
+        try:
+            yield free
+        finally:
+            if free:
+                cr.execute(
+                    "SELECT pg_advisory_unlock(%s, %s)",
+                    (SENDING_LOCK_NAMESPACE, batch.id),
+                )
+
+    def _phee_busy_message(self, batch):
+        return _("%(batch)s is being sent already.", batch=batch.name)
+
+    def _phee_resolve_submissions(self, batches, client):
         """Cron: settle batches stuck in submitting (ask PHEE, then re-send when
-        PHEE does not have them after the grace period)."""
+        PHEE does not have them after the wait)."""
         for batch in batches:
-            if batch.phee_attempt_count >= MAX_AUTOMATIC_ATTEMPTS:
-                found = self._phee_find_previous_submission(batch, client)
-                if found is None:
-                    batch._phee_invalid(
-                        _(
-                            "PHEE did not accept the batch after %(count)s attempts; "
-                            "check the errors above and send it again.",
-                            count=batch.phee_attempt_count,
-                        )
+            if batch.phee_attempt_count < MAX_AUTOMATIC_ATTEMPTS:
+                self._phee_send_batch(batch, client)
+            elif self._phee_find_previous_submission(batch, client) is None:
+                batch._phee_give_up(
+                    _(
+                        "PHEE did not accept the batch after %(count)s attempts; "
+                        "check the errors above and send it again.",
+                        count=batch.phee_attempt_count,
                     )
-            else:
-                self._phee_send_batch(batch, client, commit=commit)
-            if commit:
-                commit_unless_testing(self.env.cr)
+                )
+            commit_unless_testing(self.env.cr)
 
     # ------------------------------------------------------------
     # FEEDBACK
@@ -226,31 +270,16 @@ class G2PPaymentHubEEManagerSend(models.Model):
 
     def _phee_send_notification(self, outcomes):
         """Summarise per-batch outcomes for the officer and the cycle chatter."""
-        labels = {
-            "sent": _("Sent"),
-            "adopted": _("Already at PHEE (not sent again)"),
-            "skipped": _("Sent earlier"),
-            "busy": _("Being sent by another process"),
-            "waiting": _("Waiting for PHEE"),
-            "invalid": _("Not sent: invalid"),
-            "not_delivered": _("PHEE unreachable"),
-            "rejected": _("Rejected by PHEE"),
-            "unknown": _("Answer lost, will check PHEE"),
-            "check_failed": _("Could not check PHEE"),
-        }
         lines = []
+        levels = set()
         for outcome, items in outcomes.items():
-            line = f"{labels[outcome]}: {len(items)}"
-            if outcome not in ("sent", "skipped", "adopted"):
+            label, level = SEND_OUTCOMES[outcome]
+            line = f"{label}: {len(items)}"
+            if level:
+                levels.add(level)
                 line += " — " + "; ".join(message for _batch, message in items[:5])
             lines.append(line)
-        problems = set(outcomes) - {"sent", "adopted", "skipped"}
-        if not problems:
-            kind = "success"
-        elif problems & {"invalid", "rejected", "not_delivered", "check_failed"}:
-            kind = "danger"
-        else:
-            kind = "warning"
+        kind = "danger" if "danger" in levels else ("warning" if levels else "success")
         message = "\n".join(lines)
         cycles = self.env["g2p.cycle"]
         for items in outcomes.values():
@@ -259,4 +288,4 @@ class G2PPaymentHubEEManagerSend(models.Model):
         body = self._phee_chatter_body(_("Send to PHEE:") + "\n" + message)
         for cycle in cycles:
             cycle.message_post(body=body)
-        return self._phee_notify(message, kind, sticky=bool(problems))
+        return self._phee_notify(message, kind, sticky=bool(levels))

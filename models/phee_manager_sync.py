@@ -3,38 +3,38 @@
 
 import logging
 
-from psycopg2.extras import execute_values
-
 from odoo import _, fields, models
 from odoo.tools.misc import format_amount
 
-from ..phee import PheeError, match_transfers
-from .payment_batch import FINAL_STATES, OPEN_STATES
+from ..phee import PheeError, PheeResponseError, match_transfers
+from .phee_bulk import write_columns
+from .phee_guard import by_state_machine
+from .phee_states import FINAL_PAYMENT_STATES, FINAL_STATES, OPEN_STATES
+from .phee_states import PAYMENT_STATE_FIELDS as STATE_FIELDS
 from .phee_utils import commit_unless_testing
 
 _logger = logging.getLogger(__name__)
 
 DETAIL_PAGE_SIZE = 1000
-# Payment fields the status sync writes (with write_uid and write_date).
-OUTCOME_FIELDS = [
-    "state",
-    "status",
-    "status_is_final",
+MISSING_LOOKUP_LIMIT = 50
+# Payment fields the status sync writes: the PHEE state and what it decides,
+# what PHEE said, and for a final state the money.
+STATE_COLUMNS = ("phee_payment_state", "state", "status", "status_is_final")
+REPORT_COLUMNS = ("phee_status", "phee_transaction_id")
+FINAL_COLUMNS = (
     "status_datetime",
     "amount_paid",
     "payment_datetime",
-    "phee_status",
     "phee_failure_reason",
-    "phee_transaction_id",
-]
-MISSING_LOOKUP_LIMIT = 50
+)
 
 
 class G2PPaymentHubEEManagerSync(models.Model):
     _inherit = "g2p.program.payment.manager.phee"
 
-    def _phee_sync_batches(self, batches, commit=False):
-        """Resolve batches still submitting, then sync the open ones.
+    def _phee_sync_batches(self, batches):
+        """Resolve batches still submitting, then sync the open ones, committing
+        after each batch.
 
         One batch's error never stops the others: it is kept on that batch.
         """
@@ -48,7 +48,7 @@ class G2PPaymentHubEEManagerSync(models.Model):
         with client:
             submitting = batches.filtered(lambda b: b.phee_state == "submitting")
             if submitting:
-                self._phee_resolve_submissions(submitting, client, commit=commit)
+                self._phee_resolve_submissions(submitting, client)
             for batch in batches.filtered(lambda b: b.phee_state in OPEN_STATES):
                 try:
                     with self.env.cr.savepoint():
@@ -58,8 +58,19 @@ class G2PPaymentHubEEManagerSync(models.Model):
                         "PHEE status of batch %s failed: %s", batch.name, error.code
                     )
                     batch._phee_sync_failed(error)
-                if commit:
-                    commit_unless_testing(self.env.cr)
+                except Exception as error:  # pylint: disable=broad-except
+                    # One odd answer must not starve the other batches.
+                    _logger.exception("PHEE status of batch %s failed", batch.name)
+                    batch._phee_sync_failed(
+                        PheeResponseError(
+                            _(
+                                "PHEE's answer could not be processed "
+                                "(%(kind)s); the batch is checked again later.",
+                                kind=type(error).__name__,
+                            )
+                        )
+                    )
+                commit_unless_testing(self.env.cr)
         self._phee_check_cycles_done(
             batches.filtered(lambda b: b.phee_state in FINAL_STATES).cycle_id
         )
@@ -72,7 +83,7 @@ class G2PPaymentHubEEManagerSync(models.Model):
             # PHEE's importer has not created the batch yet: not an error.
             batch.write({"phee_last_sync_at": now, "phee_last_error": False})
             return
-        batch._phee_progress()
+        batch._phee_start()
         # Own prefetch set: the batches' union would make every read of one
         # batch scan the payments of all the batches synced.
         payments = batch.payment_ids.with_prefetch()
@@ -103,7 +114,7 @@ class G2PPaymentHubEEManagerSync(models.Model):
             }
         )
         if done and batch.phee_state not in FINAL_STATES:
-            batch._phee_complete()
+            batch._phee_finish()
 
     def _phee_lookup_missing(self, client, request_ids, outcomes):
         """Rows PHEE stored under the parent batch (e.g. in-file duplicates) may be
@@ -115,88 +126,65 @@ class G2PPaymentHubEEManagerSync(models.Model):
                 outcomes.update(match_transfers([request_id], [transfer]))
 
     def _phee_apply_outcomes(self, payments, outcomes):
-        """Write PHEE outcomes onto payments in one statement; unchanged payments
-        are left alone, so re-applying the same status changes nothing.
+        """Write PHEE outcomes onto payments, in one statement per kind of
+        change; unchanged payments are left alone, so re-applying the same
+        status changes nothing.
 
         :return: number of payments changed
         """
-        rows = []
+        now = fields.Datetime.now()
+        known = dict(payments._fields["phee_status"].selection)
+        final, moving = {}, {}
         for payment in payments:
             outcome = outcomes.get(payment.name)
             if not outcome or payment.status_is_final:
                 continue
-            row = self._phee_payment_row(payment, outcome)
-            if row:
-                rows.append(row)
-        if not rows:
-            return 0
-        self.env["g2p.payment"].flush_model()
-        execute_values(
-            self.env.cr,
-            """UPDATE g2p_payment AS p
-                  SET state = v.state, status = v.status,
-                      status_is_final = v.final, status_datetime = v.status_at,
-                      amount_paid = v.amount, payment_datetime = v.paid_at,
-                      phee_status = v.phee_status, phee_failure_reason = v.reason,
-                      phee_transaction_id = v.txid, write_uid = v.uid,
-                      write_date = now() AT TIME ZONE 'UTC'
-                 FROM (VALUES %s) AS v(id, state, status, final, status_at, amount,
-                                       paid_at, phee_status, reason, txid, uid)
-                WHERE p.id = v.id""",
-            [row + (self.env.uid,) for row in rows],
-            template="(%s, %s, %s, %s, %s::timestamp, %s::numeric, %s::timestamp,"
-            " %s, %s, %s, %s)",
-            page_size=len(rows),
-        )
-        payments.invalidate_recordset()
-        payments.browse([row[0] for row in rows]).modified(OUTCOME_FIELDS)
-        return len(rows)
+            state = outcome.status or payment.phee_payment_state or "sent"
+            phee_status = (
+                outcome.phee_status if outcome.phee_status in known else "UNKNOWN"
+            )
+            report = (phee_status, outcome.transaction_id or False)
+            if state in FINAL_PAYMENT_STATES:
+                final[payment] = (
+                    state,
+                    *report,
+                    *self._phee_money(payment, outcome, now),
+                )
+            elif (state, *report) != (
+                payment.phee_payment_state,
+                payment.phee_status,
+                payment.phee_transaction_id,
+            ):
+                moving[payment] = (state, *report)
+        for rows, columns in (
+            (final, STATE_COLUMNS + REPORT_COLUMNS + FINAL_COLUMNS),
+            (moving, STATE_COLUMNS + REPORT_COLUMNS),
+        ):
+            if rows:
+                values = [
+                    (state, *STATE_FIELDS[state], *rest)
+                    for state, *rest in rows.values()
+                ]
+                write_columns(
+                    by_state_machine(payments.browse([p.id for p in rows])),
+                    dict(zip(columns, zip(*values, strict=True), strict=True)),
+                )
+        return len(final) + len(moving)
 
-    def _phee_payment_row(self, payment, outcome):
-        """VALUES row for one payment, or None when nothing would change."""
-        now = fields.Datetime.now()
+    def _phee_money(self, payment, outcome, now):
+        """(status time, amount paid, payment time, reason) of a final outcome."""
         if outcome.status == "paid":
-            amount = float(outcome.amount) if outcome.amount is not None else None
+            amount = outcome.amount
             return (
-                payment.id,
-                "reconciled",
-                "paid",
-                True,
                 now,
-                amount if amount is not None else payment.amount_issued,
+                float(amount) if amount is not None else payment.amount_issued,
                 outcome.completed_at or now,
-                outcome.phee_status,
-                None,
-                outcome.transaction_id,
-            )
-        if outcome.status == "failed":
-            return (
-                payment.id,
-                "reconciled",
-                "failed",
-                True,
-                now,
-                0.0,
-                None,
-                outcome.phee_status,
-                outcome.reason
-                or _("PHEE reported %(status)s", status=outcome.phee_status),
-                outcome.transaction_id,
-            )
-        if outcome.phee_status != payment.phee_status:
-            return (
-                payment.id,
-                payment.state,
-                payment.status or None,
                 False,
-                payment.status_datetime,
-                payment.amount_paid or None,
-                payment.payment_datetime,
-                outcome.phee_status,
-                payment.phee_failure_reason or None,
-                outcome.transaction_id,
             )
-        return None
+        reason = outcome.reason or _(
+            "PHEE reported %(status)s", status=outcome.phee_status
+        )
+        return now, 0.0, False, reason
 
     def _phee_check_cycles_done(self, cycles):
         """Tell each cycle whose PHEE batches are all complete (once, when the last

@@ -2,13 +2,36 @@
 """Small ORM-side helpers shared by the PHEE models."""
 
 from odoo import modules, tools
+from odoo.tools import SQL
 
-# An entitlement of table alias "e" that may be paid: approved, and every
-# payment it has (if any) failed.
-PAYABLE_ENTITLEMENT = """e.state = 'approved'
+PHEE_MANAGER = "g2p.program.payment.manager.phee"
+# Queue-job channel of every PHEE job (prepare and send).
+PHEE_JOB_CHANNEL = "root_program.phee"
+
+
+def payable_entitlement(alias="e"):
+    """SQL condition on the entitlement table alias: approved, and every payment
+    it has (if any) failed."""
+    return SQL(
+        """%(e)s.state = 'approved'
     AND NOT EXISTS (
         SELECT 1 FROM g2p_payment p
-         WHERE p.entitlement_id = e.id AND p.status IS DISTINCT FROM 'failed')"""
+         WHERE p.entitlement_id = %(e)s.id AND p.status IS DISTINCT FROM 'failed')""",
+        e=SQL.identifier(alias),
+    )
+
+
+def phee_manager(program):
+    """The program's PHEE payment manager, or an empty recordset."""
+    manager = program.get_manager(program.MANAGER_PAYMENT) if program else None
+    if manager and manager._name == PHEE_MANAGER:
+        return manager
+    return program.env[PHEE_MANAGER]
+
+
+def job_identity_key(kind, *parts):
+    """Identity key of a PHEE queue job (``kind``: send, prepare)."""
+    return ".".join(("g2p_payment_phee", kind, *map(str, parts)))
 
 
 def testing():

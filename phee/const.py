@@ -13,7 +13,6 @@ CSV_COLUMNS = (
     "currency",
     "note",
 )
-EXTENDED_CSV_COLUMNS = CSV_COLUMNS + ("program_shortcode", "cycle", "payee_dfsp_id")
 
 MAX_FILE_BYTES = 100_000  # bulk processor default `csv.size`
 
@@ -22,25 +21,23 @@ DEFAULT_BASIC_AUTHORIZATION = "Basic Y2xpZW50Og=="
 
 PAYMENT_MODES = ("mojaloop", "gsma", "slcb", "closedloop")
 
-# Only the identifier types used by the PHEE fixtures. Mojaloop mode ignores the
-# type (everything goes out as MSISDN); other types depend on the deployment.
-IDENTIFIER_TYPES = ("msisdn", "accountNumber")
-
 TRANSFER_STATUS_COMPLETED = "COMPLETED"
 TRANSFER_STATUS_FAILED = "FAILED"
 TRANSFER_STATUS_EXCEPTION = "EXCEPTION"
 TRANSFER_STATUS_IN_PROGRESS = "IN_PROGRESS"
 TRANSFER_STATUS_UNKNOWN = "UNKNOWN"
 
-# PHEE transfer status -> payment state ("paid", "failed", or None = not final).
-# EXCEPTION is a stuck workflow: treated as failed until PHEE operators resolve it.
+# PHEE transfer status -> what it means for the payment: "paid" and "failed"
+# are final; "on_hold" (EXCEPTION, a workflow incident PHEE's operators can
+# resolve, after which the same transfer completes) and "sent" are not.
 TRANSFER_STATUS_MAPPING = {
     TRANSFER_STATUS_COMPLETED: "paid",
     TRANSFER_STATUS_FAILED: "failed",
-    TRANSFER_STATUS_EXCEPTION: "failed",
-    TRANSFER_STATUS_IN_PROGRESS: None,
-    TRANSFER_STATUS_UNKNOWN: None,
+    TRANSFER_STATUS_EXCEPTION: "on_hold",
+    TRANSFER_STATUS_IN_PROGRESS: "sent",
+    TRANSFER_STATUS_UNKNOWN: "sent",
 }
+FINAL_TRANSFER_OUTCOMES = ("paid", "failed")
 
 # In-cluster service names of a stock PHEE helm deployment.
 _OPS = "http://ph-ee-operations-app:80"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from .const import TRANSFER_STATUS_MAPPING
+from .const import FINAL_TRANSFER_OUTCOMES, TRANSFER_STATUS_MAPPING
 from .errors import PheeResponseError, describe_error_body
 
 _logger = logging.getLogger(__name__)
@@ -21,10 +21,10 @@ _BATCH_ID = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def map_transfer_status(raw) -> tuple[str | None, bool]:
-    """PHEE transfer status -> (``"paid"``/``"failed"``/None, final).
+    """PHEE transfer status -> (outcome, final), outcome one of
+    ``TRANSFER_STATUS_MAPPING``'s values.
 
-    A status is final when it maps to paid or failed. Unknown values give
-    ``(None, False)`` and a warning.
+    Unknown values give ``(None, False)`` and a warning.
     """
     key = str(raw or "").strip().upper()
     if key not in TRANSFER_STATUS_MAPPING:
@@ -32,7 +32,7 @@ def map_transfer_status(raw) -> tuple[str | None, bool]:
             _logger.warning("Unknown PHEE transfer status %r", key[:40])
         return None, False
     status = TRANSFER_STATUS_MAPPING[key]
-    return status, status is not None
+    return status, status in FINAL_TRANSFER_OUTCOMES
 
 
 def _decimal(value) -> Decimal | None:

@@ -5,8 +5,9 @@ from datetime import date, timedelta
 
 from odoo.tests.common import TransactionCase, new_test_user
 
-from ..phee.server import PheeServer
+from ..models.phee_guard import by_state_machine
 from ..phee.signer import generate_key_pair
+from ..phee_sandbox import PheeServer
 
 
 class PheeCommon(TransactionCase):
@@ -128,6 +129,11 @@ class PheeCommon(TransactionCase):
 
     def _batches(self):
         return self.cycle.payment_batch_ids.sorted("id")
+
+    @staticmethod
+    def _force(records, vals):
+        """Write fields only the state machine writes (to set up a test)."""
+        by_state_machine(records).write(vals)
 
     def _assert_adopted(self, batch):
         """The batch carries the id of the one batch PHEE holds for it."""

@@ -95,7 +95,7 @@ class TestAdmin(SyncCommon):
         entitlement = self._entitlements(1, amount=100.0)
         self._prepare()
         batch = self._batches()
-        entitlement.payment_ids.amount_issued = 100.25
+        self._force(entitlement.payment_ids, {"amount_issued": 100.25})
         self.cycle.send_payment()
         self.assertEqual(batch.phee_state, "error")
         self.assertIn("amount", batch.phee_last_error.lower())

@@ -23,7 +23,8 @@ class TestFaults(PheeCommon):
         return self._batches()
 
     def _age_last_attempt(self, batch, minutes=11):
-        batch.phee_last_attempt_at = fields.Datetime.now() - timedelta(minutes=minutes)
+        attempt_at = fields.Datetime.now() - timedelta(minutes=minutes)
+        self._force(batch, {"phee_last_attempt_at": attempt_at})
 
     def _sync(self):
         self.env["g2p.payment.batch"]._cron_phee_status_sync()
@@ -135,7 +136,7 @@ class TestFaults(PheeCommon):
         batch = self._prepared_batch()
         Batch = type(batch)
         crashed = False
-        with patch.object(Batch, "_phee_submitted", side_effect=RuntimeError("crash")):
+        with patch.object(Batch, "_phee_accept", side_effect=RuntimeError("crash")):
             try:
                 self.cycle.send_payment()
             except RuntimeError:
@@ -172,7 +173,7 @@ class TestFaults(PheeCommon):
 
     def test_invalid_batch_is_not_sent_and_says_why(self):
         batch = self._prepared_batch()
-        batch.payment_ids[0].account_number = "bad,number"
+        self._force(batch.payment_ids[0], {"account_number": "bad,number"})
         action = self.cycle.send_payment()
         self.assertEqual(batch.phee_state, "error")
         self.assertTrue(batch.phee_last_error)

@@ -140,7 +140,7 @@ class TestPrepare(PheeCommon):
         entitlement = self._entitlements(1)
         self._prepare()
         first = entitlement.payment_ids
-        first.write({"status": "failed", "state": "reconciled"})
+        first._phee_set_state("failed")
         self._prepare()
         self.assertEqual(len(entitlement.payment_ids), 2)
         self.assertNotEqual((entitlement.payment_ids - first).name, first.name)

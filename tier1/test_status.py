@@ -28,9 +28,9 @@ def transfer(status, cci=None, tid=None, **extra):
     [
         ("COMPLETED", ("paid", True)),
         ("FAILED", ("failed", True)),
-        ("EXCEPTION", ("failed", True)),
-        ("IN_PROGRESS", (None, False)),
-        ("UNKNOWN", (None, False)),
+        ("EXCEPTION", ("on_hold", False)),
+        ("IN_PROGRESS", ("sent", False)),
+        ("UNKNOWN", ("sent", False)),
         ("completed", ("paid", True)),
         (" failed ", ("failed", True)),
         (None, (None, False)),
@@ -71,8 +71,8 @@ def test_match_by_client_correlation_id_and_transaction_id():
         (["COMPLETED", "FAILED"], "COMPLETED"),
         (["IN_PROGRESS", "COMPLETED"], "COMPLETED"),
         (["FAILED", "IN_PROGRESS"], "IN_PROGRESS"),
-        (["EXCEPTION", "UNKNOWN"], "UNKNOWN"),
-        (["FAILED", "EXCEPTION"], "FAILED"),  # same rank: first one kept
+        (["EXCEPTION", "UNKNOWN"], "EXCEPTION"),  # same rank: first one kept
+        (["FAILED", "EXCEPTION"], "EXCEPTION"),  # on hold may still complete
     ],
 )
 def test_precedence_rule(statuses, winner):
