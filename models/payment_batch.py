@@ -21,7 +21,6 @@ from .phee_states import (
     ATTEMPT_OUTCOMES,
     BATCH_STATES,
     BATCH_TRANSITIONS,
-    FINAL_STATES,
     SENDABLE_STATES,
     SYNCED_STATES,
 )
@@ -74,7 +73,6 @@ class G2PPaymentBatch(models.Model):
     phee_is_open = fields.Boolean(
         compute="_compute_phee_flags", search="_search_phee_is_open"
     )
-    phee_is_final = fields.Boolean(compute="_compute_phee_flags")
 
     @api.depends("payment_ids")
     def _compute_phee_payment_count(self):
@@ -87,7 +85,6 @@ class G2PPaymentBatch(models.Model):
             state = rec._phee_current_state()
             rec.phee_can_send = state in SENDABLE_STATES
             rec.phee_is_open = state in SYNCED_STATES
-            rec.phee_is_final = state in FINAL_STATES
 
     def _search_phee_can_send(self, operator, value):
         return self._phee_state_domain(operator, value, SENDABLE_STATES)

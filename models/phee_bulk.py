@@ -166,9 +166,12 @@ class PaymentBulkInsert:
         defaults = self._defaults(set(values))
         cr = self.env.cr
         cr.execute(
-            "SELECT array_agg(nextval(pg_get_serial_sequence(%s, 'id'))) "
-            "FROM generate_series(1, %s)",
-            [model._table, len(next(iter(values.values())))],
+            SQL(
+                "SELECT array_agg(nextval(pg_get_serial_sequence(%s, 'id'))) "
+                "FROM generate_series(1, %s)",
+                model._table,
+                len(next(iter(values.values()))),
+            )
         )
         ids = sorted(cr.fetchone()[0])
         per_row = {"id": ids}  # columns whose values vary, passed as arrays
@@ -350,8 +353,10 @@ def analyze_grown_tables(cr, inserted):
     :param inserted: {table name: rows inserted}
     """
     cr.execute(
-        "SELECT relname, reltuples FROM pg_class WHERE oid = ANY(%s::regclass[])",
-        [list(inserted)],
+        SQL(
+            "SELECT relname, reltuples FROM pg_class WHERE oid = ANY(%s::regclass[])",
+            list(inserted),
+        )
     )
     for table, reltuples in cr.fetchall():
         if inserted[table] > ANALYZE_THRESHOLD + ANALYZE_SCALE_FACTOR * max(

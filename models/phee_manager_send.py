@@ -15,6 +15,7 @@ from datetime import timedelta
 from psycopg2 import errors as pg_errors
 
 from odoo import _, fields, models
+from odoo.tools import SQL
 
 from odoo.addons.queue_job.delay import group
 from odoo.addons.queue_job.exception import RetryableJobError
@@ -215,8 +216,11 @@ class G2PPaymentHubEEManagerSend(models.Model):
         try:
             with self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(
-                    "SELECT id FROM g2p_payment_batch WHERE id = %s FOR UPDATE NOWAIT",
-                    (batch.id,),
+                    SQL(
+                        "SELECT id FROM %s WHERE id = %s FOR UPDATE NOWAIT",
+                        SQL.identifier(batch._table),
+                        batch.id,
+                    )
                 )
         except (pg_errors.LockNotAvailable, pg_errors.SerializationFailure):
             return False
@@ -232,18 +236,14 @@ class G2PPaymentHubEEManagerSend(models.Model):
         the sender is done or its database connection dies.
         """
         cr = self.env.cr
-        cr.execute(
-            "SELECT pg_try_advisory_lock(%s, %s)", (SENDING_LOCK_NAMESPACE, batch.id)
-        )
+        key = (SENDING_LOCK_NAMESPACE, batch.id)
+        cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)", *key))
         free = cr.fetchone()[0]
         try:
             yield free
         finally:
             if free:
-                cr.execute(
-                    "SELECT pg_advisory_unlock(%s, %s)",
-                    (SENDING_LOCK_NAMESPACE, batch.id),
-                )
+                cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", *key))
 
     def _phee_busy_message(self, batch):
         return _("%(batch)s is being sent already.", batch=batch.name)
