@@ -7,7 +7,7 @@ registrants and N approved entitlements (plain SQL, in seconds), then times:
 * prepare: ``g2p.cycle.prepare_payment()`` with ``make_csv_at_prepare`` on,
   queue jobs run inline (``queue_job__no_delay``) when N is above the
   synchronous limit;
-* send: ``g2p.cycle.send_payment()`` against a local ``phee.server.PheeServer``
+* send: ``g2p.cycle.send_payment()`` against a local ``phee_sandbox.PheeServer``
   on 127.0.0.1 (one queue job per batch, run inline, above 50 batches);
 * sync: one ``_phee_sync_batches`` round that reconciles every payment.
 
@@ -158,7 +158,7 @@ def make_entitlements(env, cycle, n):
 
 def run_once(env, n):
     from odoo.addons.g2p_payment_phee.models import phee_utils
-    from odoo.addons.g2p_payment_phee.phee.server import PheeServer
+    from odoo.addons.g2p_payment_phee.phee_sandbox import PheeServer
 
     results = {}
     with ExitStack() as stack:

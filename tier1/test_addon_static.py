@@ -55,7 +55,7 @@ SECRET_NAME = re.compile(
     r"password|passwd|token|secret|authorization|private_key", re.I
 )
 NOT_SECRET_NAME = re.compile(r"(_expires_at|_url|_type|_count)$")
-PRINT_ALLOWED = {"phee/demo.py", "phee/server/cli.py"}
+PRINT_ALLOWED = {"phee_sandbox/demo.py", "phee_sandbox/cli.py"}
 
 
 def _collect(func, *args):
@@ -534,7 +534,9 @@ def _secret_names(node):
             yield name
 
 
-@pytest.mark.parametrize("path", _py_params("models", "controllers", "phee"))
+@pytest.mark.parametrize(
+    "path", _py_params("models", "controllers", "phee", "phee_sandbox")
+)
 def test_no_tls_verification_off(path):
     problems = []
     for node in ast.walk(am.parse_py(path)):
@@ -549,7 +551,9 @@ def test_no_tls_verification_off(path):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("path", _py_params("models", "controllers", "phee"))
+@pytest.mark.parametrize(
+    "path", _py_params("models", "controllers", "phee", "phee_sandbox")
+)
 def test_no_print(path):
     if am.rel(path) in PRINT_ALLOWED:
         pytest.skip("CLI entry point")
@@ -563,7 +567,9 @@ def test_no_print(path):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("path", _py_params("models", "controllers", "phee"))
+@pytest.mark.parametrize(
+    "path", _py_params("models", "controllers", "phee", "phee_sandbox")
+)
 def test_no_secrets_logged(path):
     problems = []
     for node in ast.walk(am.parse_py(path)):
@@ -584,19 +590,20 @@ def test_no_secrets_logged(path):
 
 
 # ---------------------------------------------------------------------------
-# 9. phee/ stays free of odoo; relative imports resolve
+# 9. phee/ and phee_sandbox/ stay free of odoo; relative imports resolve
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", _py_params("phee"))
+@pytest.mark.parametrize("path", _py_params("phee", "phee_sandbox"))
 def test_phee_does_not_import_odoo(path):
+    package = ROOT / path.relative_to(ROOT).parts[0]
     problems = []
     for node in ast.walk(am.parse_py(path)):
         if isinstance(node, ast.Import):
             modules = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             target = am.import_target(path, node)
-            if target and not target.is_relative_to(ROOT / "phee"):
+            if target and not target.is_relative_to(package):
                 problems.append(f"{am.rel(path)}:{node.lineno} imports the addon")
             modules = [node.module or ""] if not node.level else []
         else:
@@ -612,7 +619,7 @@ def test_phee_does_not_import_odoo(path):
 @pytest.mark.parametrize(
     "path",
     [pytest.param(ROOT / "__init__.py", id="__init__.py")]
-    + _py_params("models", "controllers", "phee"),
+    + _py_params("models", "controllers", "phee", "phee_sandbox"),
 )
 def test_relative_imports_resolve(path):
     problems = []

@@ -1,6 +1,6 @@
 """Tier-1 tests of phee.client, over real HTTP on 127.0.0.1.
 
-Most tests talk to ``phee.server.PheeServer``; a tiny canned-reply server covers
+Most tests talk to ``phee_sandbox.PheeServer``; a tiny canned-reply server covers
 answers PheeServer does not produce (error bodies the client cannot provoke,
 503 for GET retries).
 """
@@ -27,9 +27,9 @@ from phee.errors import (
     PheeTimeoutError,
     PheeValidationError,
 )
-from phee.server import PheeServer
 from phee.signer import generate_key_pair, verify
 from phee.status import match_transfers
+from phee_sandbox import PheeServer
 
 PASSWORD = "S3cret-Pa55word"
 

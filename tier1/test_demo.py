@@ -2,7 +2,7 @@
 
 import pytest
 
-from phee.demo import main
+from phee_sandbox.demo import main
 
 
 def test_demo_settles_a_signed_batch_and_reports_it(capsys):

@@ -1,6 +1,7 @@
 """Local PHEE server, driven with plain ``requests`` (not our client)."""
 
 import base64
+import datetime
 import hashlib
 import json
 import threading
@@ -10,10 +11,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_private_key,
+)
+from cryptography.x509.oid import NameOID
 
-from phee.server import PheeServer, form_data_text, main
 from phee.signer import generate_key_pair, sign
+from phee_sandbox import PheeServer, form_data_text, load_tenant_key, main
 
 TENANT = "gorilla"
 HEADER = (
@@ -422,6 +431,95 @@ def test_signature_is_checked_before_the_required_headers(start, keys):
     response = submit(server, Purpose=None)
     assert response.status_code == 400
     assert response.json()["errorCode"] == "InvalidPublicKeyConfigured"
+
+
+def self_signed_certificate(private_pem):
+    key = load_pem_private_key(private_pem.encode(), None)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, TENANT)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+
+
+def tenant_key_forms(keys):
+    """The public key of ``keys`` in every form an admin may paste."""
+    public = load_pem_private_key(keys[0].encode(), None).public_key()
+    certificate = self_signed_certificate(keys[0])
+    spki_der = public.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    pkcs1 = public.public_bytes(Encoding.PEM, PublicFormat.PKCS1).decode()
+    cert_pem = certificate.public_bytes(Encoding.PEM).decode()
+    cert_der = certificate.public_bytes(Encoding.DER)
+    return {
+        "spki_pem": keys[1],
+        "spki_pem_bytes": keys[1].encode(),
+        "spki_pem_one_line": keys[1].replace("\n", " "),
+        "spki_pem_no_breaks": keys[1].replace("\n", ""),
+        "pkcs1_pem": pkcs1,
+        "certificate_pem": cert_pem,
+        "certificate_pem_one_line": cert_pem.replace("\n", " "),
+        "spki_bare_base64": base64.b64encode(spki_der).decode(),
+        "spki_bare_base64_wrapped": base64.encodebytes(spki_der).decode(),
+        "certificate_bare_base64": base64.b64encode(cert_der).decode(),
+    }
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "spki_pem",
+        "spki_pem_bytes",
+        "spki_pem_one_line",
+        "spki_pem_no_breaks",
+        "pkcs1_pem",
+        "certificate_pem",
+        "certificate_pem_one_line",
+        "spki_bare_base64",
+        "spki_bare_base64_wrapped",
+        "certificate_bare_base64",
+    ],
+)
+def test_tenant_key_is_read_from_pem_or_bare_base64(keys, form):
+    expected = load_pem_private_key(keys[0].encode(), None).public_key()
+    numbers = load_tenant_key(tenant_key_forms(keys)[form])
+    assert numbers == expected.public_numbers()
+
+
+def test_signature_verifies_with_a_bare_base64_certificate(start, keys):
+    server = start(public_key_pem=tenant_key_forms(keys)["certificate_bare_base64"])
+    signature = sign(CSV, keys[0], correlation_id="corr-1", tenant_id=TENANT)
+    assert submit(server, **{"X-SIGNATURE": signature}).status_code == 202
+    other = sign(CSV, generate_key_pair()[0], correlation_id="corr-1", tenant_id=TENANT)
+    response = submit(server, **{"X-SIGNATURE": other})
+    assert response.json()["errorCode"] in (
+        "InvalidJsonWebSignature",
+        "InvalidPublicKeyConfigured",
+    )
+
+
+def ec_public_pem():
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    return key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", "not a key", "TUlJQg==", "private", "ec"],
+)
+def test_unusable_tenant_key_is_refused(keys, bad):
+    bad = {"private": keys[0], "ec": ec_public_pem()}.get(bad, bad)
+    with pytest.raises(ValueError, match="invalid public key or certificate"):
+        load_tenant_key(bad)
+    if bad:
+        with pytest.raises(ValueError):
+            PheeServer(public_key_pem=bad)
 
 
 # --------------------------------------------------------- dedup and outcomes

@@ -14,7 +14,6 @@ import urllib.error
 import urllib.request
 from urllib.parse import unquote, urlsplit
 
-from ..signer import load_public_key
 from .bulk import BulkRoutes
 from .http import (
     Abort,
@@ -25,6 +24,7 @@ from .http import (
     spring_error,
     unauthorized,
 )
+from .jws import load_tenant_key
 from .ops import OpsRoutes
 from .state import ServerState
 
@@ -50,7 +50,8 @@ class PheeServer(BulkRoutes, OpsRoutes):
 
     :param tenants: tenants whose workflow is deployed; others get 412/500.
     :param require_auth: ops ``/api/v1/**`` needs a Bearer token.
-    :param public_key_pem: PEM public key or certificate; enables JWS checks.
+    :param public_key_pem: public key or certificate, PEM or bare Base64 DER;
+        enables JWS checks (``ValueError`` if unusable).
     :param import_delay_polls: ops calls about a batch answered "does not exist".
     :param settle_polls: ops calls after the import that still see IN_PROGRESS.
     :param page_size_cap: largest page the detail endpoint returns.
@@ -89,7 +90,7 @@ class PheeServer(BulkRoutes, OpsRoutes):
         self._credentials = (username, password)
         self._public_numbers = None
         if public_key_pem:
-            self._public_numbers = load_public_key(public_key_pem).public_numbers()
+            self._public_numbers = load_tenant_key(public_key_pem)
         self.page_size_cap = page_size_cap
         self.csv_max_bytes = csv_max_bytes
         self.send_callbacks = send_callbacks

@@ -1,4 +1,4 @@
-"""Command line of the local PHEE server (``python -m phee.server``)."""
+"""Command line of the local PHEE server (``python -m phee_sandbox``)."""
 
 # This module's output is for a person at a terminal.
 # pylint: disable=print-used
@@ -14,7 +14,7 @@ from .app import PheeServer
 def main(argv=None) -> int:
     """CLI: serve until Ctrl-C, printing the endpoint URLs."""
     parser = argparse.ArgumentParser(
-        prog="python -m phee.server", description="Local PHEE-compatible server."
+        prog="python -m phee_sandbox", description="Local PHEE-compatible server."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8089)
@@ -22,7 +22,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--public-key",
         metavar="FILE",
-        help="PEM public key or certificate; enables JWS checks",
+        help="public key or certificate (PEM or bare Base64); enables JWS checks",
     )
     parser.add_argument("--import-delay", type=int, default=0, metavar="N")
     parser.add_argument("--settle-polls", type=int, default=1, metavar="N")

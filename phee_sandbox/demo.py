@@ -1,10 +1,14 @@
 """Demo "main job": one signed batch through a local PHEE server and back.
 
-``python -m phee.demo [--rows N]`` starts ``PheeServer`` on 127.0.0.1 (ops auth
-on, JWS on with a fresh key pair, import delay of one poll), renders a sample
-batch with a couple of failing payees, signs and submits it with ``PheeClient``,
-polls the summary and the transfer details until the batch settles, and prints
-a short summary. Exit code 0 when every row ended paid or failed as planned.
+``python -m phee_sandbox.demo [--rows N]`` starts ``PheeServer`` on 127.0.0.1
+(ops auth on, JWS on with a fresh key pair, import delay of one poll), renders a
+sample batch with a couple of failing payees, signs and submits it with
+``PheeClient``, polls the summary and the transfer details until the batch
+settles, and prints a short summary. Exit code 0 when every row ended paid or
+failed as planned.
+
+The demo is a client of the sandbox: it uses the ``phee`` package's public API
+like any other client, while the server modules never import ``phee``.
 """
 
 # This module's output is for a person at a terminal.
@@ -16,12 +20,17 @@ import argparse
 import sys
 import uuid
 
-from .client import PheeClient, PheeConfig
-from .csv_render import build_frame, render_csv
-from .errors import PheeError
-from .server import PheeServer
-from .signer import generate_key_pair
-from .status import match_transfers
+from phee import (
+    PheeClient,
+    PheeConfig,
+    PheeError,
+    build_frame,
+    generate_key_pair,
+    match_transfers,
+    render_csv,
+)
+
+from .app import PheeServer
 
 TENANT = "gorilla"
 FAIL_SUFFIX = "999"
@@ -111,9 +120,9 @@ def run(rows: int = 20) -> int:
 
 
 def main(argv=None) -> int:
-    """CLI entry point: ``python -m phee.demo [--rows N]``."""
+    """CLI entry point: ``python -m phee_sandbox.demo [--rows N]``."""
     parser = argparse.ArgumentParser(
-        prog="python -m phee.demo",
+        prog="python -m phee_sandbox.demo",
         description="Submit a sample batch to a local PHEE server and track it.",
     )
     parser.add_argument("--rows", type=int, default=20, help="rows (default 20)")

@@ -1,4 +1,4 @@
-"""``python -m phee.server``: serve until Ctrl-C (see ``cli.main``)."""
+"""``python -m phee_sandbox``: serve until Ctrl-C (see ``cli.main``)."""
 
 import sys
 

@@ -18,7 +18,8 @@ import uuid
 from email.parser import BytesParser
 
 from .http import Abort, Reply, Request, mapper_error
-from .java import JAVA_WHITESPACE, java_lines, java_split, lenient_b64decode
+from .java import JAVA_WHITESPACE, java_lines, java_split
+from .jws import recover_signed_digest
 from .records import ALLOWED_COLUMNS, ROW_FIELDS
 
 _log = logging.getLogger(__package__)
@@ -95,20 +96,6 @@ def has_file_part(body: bytes, content_type: str) -> bool:
     ]
     files = [p for p in parts if p.get_filename() is not None]
     return bool(named) or len(files) == 1
-
-
-def recover_signed_digest(signature: str | None, public_numbers) -> str | None:
-    """Undo PHEE's private-key "encryption"; None where Java's Cipher would throw."""
-    raw = lenient_b64decode(signature) if signature else None
-    n, e = public_numbers.n, public_numbers.e
-    size = (n.bit_length() + 7) // 8
-    if not raw or len(raw) > size or int.from_bytes(raw, "big") >= n:
-        return None
-    block = pow(int.from_bytes(raw, "big"), e, n).to_bytes(size, "big")
-    separator = block.find(b"\x00", 2)
-    if block[:2] != b"\x00\x01" or separator < 10 or block[2:separator].strip(b"\xff"):
-        return None
-    return block[separator + 1 :].decode("utf-8", "replace")
 
 
 def _raw_to_csv(body: bytes) -> str:

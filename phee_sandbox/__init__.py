@@ -1,0 +1,27 @@
+"""PHEE-compatible local server (sandbox) for tests, the demo and manual trials.
+
+An implementation of its own of the PHEE API reference, sharing no code with
+the addon's ``phee`` protocol package (only the demo, a client, uses it). One
+stdlib HTTP server plays the bulk processor (``POST /batchtransactions``) and
+the operations app (``/oauth/token``, ``/api/v1/...``). It validates like the
+PHEE sources described in the API reference (same order, same odd error
+bodies), keeps no batch-level dedup, and moves batches through import and
+settlement as the ops app is polled. Faults can be injected per route.
+
+The addon never imports it (the root ``__init__.py`` leaves it out, so a
+production Odoo never loads it); only tests and benchmarks do.
+
+Usage::
+
+    with PheeServer(require_auth=True) as server:
+        config = PheeConfig(tenant_id="gorilla", **server.endpoints())
+
+``python -m phee_sandbox`` serves on its own; ``python -m phee_sandbox.demo``
+runs one signed batch through it.
+"""
+
+from .app import PheeServer
+from .bulk import form_data_text, has_file_part
+from .cli import main
+from .http import Reply, Request
+from .jws import load_tenant_key, recover_signed_digest
