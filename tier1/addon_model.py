@@ -1,15 +1,17 @@
 """Static model of the g2p_payment_phee addon, built with ast, csv and lxml only.
 
 Nothing here imports odoo or the addon: models are read from models/*.py with
-ast, data files with lxml/csv. Upstream g2p_programs fields and methods that the
-views may touch are hard-coded from /work/shared/reference/openg2p-interfaces.md
-(section 2, plus sections 1 and 3 for managers and cycle buttons).
+ast, data files with lxml/csv. What upstream (OpenG2P, Odoo, OCA queue_job)
+brings to the models the addon touches is read from upstream_models.json,
+which tier1/gen_upstream_models.py generates from the real sources; nothing
+upstream is typed in here.
 """
 
 from __future__ import annotations
 
 import ast
 import csv
+import json
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,175 +23,15 @@ ROOT = Path(__file__).resolve().parent.parent
 MODULE = "g2p_payment_phee"
 RELATIONAL = ("Many2one", "One2many", "Many2many")
 VIEW_TYPES = ("tree", "list", "form", "kanban", "graph", "pivot", "calendar")
+UPSTREAM_FILE = Path(__file__).resolve().with_name("upstream_models.json")
+# Odoo's implicit parent of every model (automatic fields, BaseModel methods).
+BASE_MODEL = "base"
+REGENERATE = "regenerate tier1/upstream_models.json with tier1/gen_upstream_models.py"
 
-# Fields every Odoo model has.
-COMMON_FIELDS = dict.fromkeys(
-    ("id", "display_name", "create_date", "create_uid", "write_date", "write_uid")
-)
-MAIL_THREAD_FIELDS = {
-    "message_ids": "mail.message",
-    "message_follower_ids": "mail.followers",
-    "message_partner_ids": "res.partner",
-    "message_attachment_count": None,
-    "message_is_follower": None,
-    "has_message": None,
-}
-MAIL_ACTIVITY_FIELDS = {
-    "activity_ids": "mail.activity",
-    "activity_state": None,
-    "activity_user_id": "res.users",
-    "activity_date_deadline": None,
-    "activity_summary": None,
-}
 
-# Upstream fields (name -> comodel or None), OpenG2P/openg2p-program 17.0-develop.
-UPSTREAM_FIELDS: dict[str, dict[str, str | None]] = {
-    "mail.thread": MAIL_THREAD_FIELDS,
-    "mail.activity.mixin": MAIL_ACTIVITY_FIELDS,
-    "g2p.payment": {
-        "name": None,
-        "entitlement_id": "g2p.entitlement",
-        "cycle_id": "g2p.cycle",
-        "program_id": "g2p.program",
-        "partner_id": "res.partner",
-        "batch_id": "g2p.payment.batch",
-        "state": None,
-        "status": None,
-        "status_is_final": None,
-        "status_datetime": None,
-        "issuance_date": None,
-        "payment_datetime": None,
-        "account_number": None,
-        "amount_issued": None,
-        "amount_paid": None,
-        "payment_fee": None,
-        "currency_id": "res.currency",
-        "journal_id": "account.journal",
-        "company_id": "res.company",
-    },
-    "g2p.payment.batch": {
-        "name": None,
-        "cycle_id": "g2p.cycle",
-        "program_id": "g2p.program",
-        "external_batch_ref": None,
-        "batch_has_started": None,
-        "batch_has_completed": None,
-        "payment_ids": "g2p.payment",
-        "stats_issued_transactions": None,
-        "stats_sent_transactions": None,
-        "stats_paid_transactions": None,
-        "stats_failed_transactions": None,
-        "stats_issued_amount": None,
-        "stats_sent_amount": None,
-        "stats_paid_amount": None,
-        "stats_failed_amount": None,
-        "stats_datetime": None,
-        "tag_id": "g2p.payment.batch.tag",
-    },
-    "g2p.payment.batch.tag": dict.fromkeys(
-        ("name", "order", "domain", "max_batch_size")
-    ),
-    "g2p.cycle": {
-        "name": None,
-        "state": None,
-        "program_id": "g2p.program",
-        "company_id": "res.company",
-        "sequence": None,
-        "start_date": None,
-        "end_date": None,
-        "payment_batch_ids": "g2p.payment.batch",
-        "payments_count": None,
-        "entitlement_ids": "g2p.entitlement",
-        "currency_id": "res.currency",
-        "locked": None,
-        "locked_reason": None,
-    },
-    "g2p.entitlement": {
-        "partner_id": "res.partner",
-        "cycle_id": "g2p.cycle",
-        "program_id": "g2p.program",
-        "initial_amount": None,
-        "transfer_fee": None,
-        "currency_id": "res.currency",
-        "journal_id": "account.journal",
-        "is_cash_entitlement": None,
-        "code": None,
-        "ern": None,
-        "valid_from": None,
-        "valid_until": None,
-        "payment_ids": "g2p.payment",
-        "payment_status": None,
-        "payment_date": None,
-        "state": None,
-    },
-    "g2p.program": {
-        "name": None,
-        "journal_id": "account.journal",
-        "payment_managers": "g2p.program.payment.manager",
-    },
-    "g2p.manager.mixin": {"manager_id": None, "manager_ref_id": None},
-    "g2p.program.payment.manager": {"program_id": "g2p.program"},
-    "g2p.base.program.payment.manager": {"name": None, "program_id": "g2p.program"},
-    "g2p.program.payment.manager.default": {
-        "name": None,
-        "program_id": "g2p.program",
-        "currency_id": "res.currency",
-        "create_batch": None,
-        "batch_tag_ids": "g2p.payment.batch.tag",
-    },
-    # Only our settings class counts for res.config.settings.
-    "res.config.settings": {},
-}
-UPSTREAM_PARENTS: dict[str, tuple[str, ...]] = {
-    "g2p.cycle": ("mail.thread", "mail.activity.mixin"),
-    "g2p.program": ("mail.thread", "mail.activity.mixin"),
-    "g2p.program.payment.manager": ("g2p.manager.mixin",),
-    "g2p.base.program.payment.manager": ("base.programs.manager",),
-    "g2p.program.payment.manager.default": (
-        "g2p.base.program.payment.manager",
-        "g2p.manager.source.mixin",
-    ),
-}
-# Upstream public methods a view button may call.
-UPSTREAM_METHODS: dict[str, set[str]] = {
-    "g2p.cycle": {
-        "to_approve",
-        "reset_draft",
-        "approve",
-        "prepare_entitlement",
-        "prepare_payment",
-        "send_payment",
-        "mark_distributed",
-        "mark_ended",
-        "mark_cancelled",
-        "validate_entitlement",
-        "export_distribution_list",
-        "open_cycle_form",
-        "open_members_form",
-        "open_entitlements_form",
-        "open_payments_form",
-        "refresh_page",
-    },
-    "g2p.payment": {"send_payment", "check_account_status"},
-    "g2p.payment.batch": {"send_payment"},
-    "g2p.manager.mixin": {"open_manager_form"},
-    "g2p.base.program.payment.manager": {
-        "prepare_payments",
-        "send_payments",
-        "validate_accounts",
-        "mark_job_as_done",
-    },
-    "g2p.program.payment.manager.default": {"on_change_create_batch"},
-    "res.config.settings": {"execute", "cancel"},
-}
-# Full names of upstream queue job channels, by xmlid.
-UPSTREAM_CHANNELS = {
-    "queue_job.channel_root": "root",
-    "g2p_programs.channel_root_program": "root_program",
-    "g2p_programs.channel_cycle": "root_program.cycle",
-    "g2p_programs.channel_eligibility_manager": "root_program.eligibility_manager",
-    "g2p_programs.channel_program_manager": "root_program.program_manager",
-}
+def load_upstream(path: Path = UPSTREAM_FILE) -> dict:
+    """The generated upstream data: sources, channels and models."""
+    return json.loads(Path(path).read_text())
 
 
 def rel(path: Path) -> str:
@@ -336,8 +178,12 @@ class ModelClass:
     model: str
     name: str | None
     inherits: list[str]
+    # ``_inherits``: delegated model -> its Many2one field.
+    delegates: dict[str, str] = field(default_factory=dict)
     fields: dict[str, FieldDef] = field(default_factory=dict)
     methods: dict[str, int] = field(default_factory=dict)
+    # ``super().name(...)`` calls: name -> line of the first one.
+    super_calls: dict[str, int] = field(default_factory=dict)
 
     @property
     def is_new(self) -> bool:
@@ -379,26 +225,49 @@ def _model_base(node: ast.ClassDef) -> str | None:
     return None
 
 
+def field_call(node: ast.expr):
+    """(type, comodel, keywords) of a ``fields.X(...)`` call, else None."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "fields"
+    ):
+        return None
+    ftype = node.func.attr
+    kwargs = {kw.arg: kw.value for kw in node.keywords if kw.arg}
+    comodel = None
+    if ftype in RELATIONAL:
+        arg = kwargs.get("comodel_name") or (node.args[0] if node.args else None)
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            comodel = arg.value
+    return ftype, comodel, kwargs
+
+
 def _field_def(stmt: ast.stmt, path: Path) -> FieldDef | None:
     if not (
         isinstance(stmt, ast.Assign)
         and len(stmt.targets) == 1
         and isinstance(stmt.targets[0], ast.Name)
-        and isinstance(stmt.value, ast.Call)
-        and isinstance(stmt.value.func, ast.Attribute)
-        and isinstance(stmt.value.func.value, ast.Name)
-        and stmt.value.func.value.id == "fields"
     ):
         return None
-    call = stmt.value
-    ftype = call.func.attr
-    kwargs = {kw.arg: kw.value for kw in call.keywords if kw.arg}
-    comodel = None
-    if ftype in RELATIONAL:
-        node = kwargs.get("comodel_name") or (call.args[0] if call.args else None)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            comodel = node.value
-    return FieldDef(stmt.targets[0].id, ftype, comodel, kwargs, path, stmt.lineno)
+    found = field_call(stmt.value)
+    if found is None:
+        return None
+    return FieldDef(stmt.targets[0].id, *found, path, stmt.lineno)
+
+
+def _super_calls(node: ast.AST):
+    """(method, line) of the ``super().method`` and ``super(C, self).method``
+    attribute accesses inside a function."""
+    for sub in ast.walk(node):
+        if (
+            isinstance(sub, ast.Attribute)
+            and isinstance(sub.value, ast.Call)
+            and isinstance(sub.value.func, ast.Name)
+            and sub.value.func.id == "super"
+        ):
+            yield sub.attr, sub.lineno
 
 
 def parse_model_classes(path: Path) -> list[ModelClass]:
@@ -415,18 +284,40 @@ def parse_model_classes(path: Path) -> list[ModelClass]:
         if not model:
             continue
         mc = ModelClass(path, node.lineno, node.name, base, model, name, inherits)
+        delegates = _class_str_attr(node, "_inherits")
+        mc.delegates = delegates if isinstance(delegates, dict) else {}
         for stmt in node.body:
             fdef = _field_def(stmt, path)
             if fdef:
                 mc.fields[fdef.name] = fdef
-            elif isinstance(stmt, ast.FunctionDef):
+            elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
                 mc.methods[stmt.name] = stmt.lineno
+                for name, line in _super_calls(stmt):
+                    mc.super_calls.setdefault(name, line)
         result.append(mc)
     return result
 
 
 class Addon:
-    """Models of this addon plus the upstream tables above."""
+    """Models of this addon on top of the generated upstream ones.
+
+    Upstream models whose fields or methods a lookup uses are recorded in
+    ``touched``, those only checked to exist in ``named``: the generator makes
+    the checks' lookups on all of upstream to choose what it writes out.
+    """
+
+    def __init__(self, upstream: dict | None = None):
+        data = load_upstream() if upstream is None else upstream
+        self.upstream: dict[str, dict] = data["models"]
+        self.names: set[str] = set(data.get("model_names", ()))
+        self.touched: set[str] = set()
+        self.named: set[str] = set()
+
+    def _upstream(self, model: str) -> dict:
+        if model in self.upstream:
+            self.touched.add(model)
+            return self.upstream[model]
+        return {}
 
     @cached_property
     def classes(self) -> list[ModelClass]:
@@ -443,35 +334,50 @@ class Addon:
         return [mc for mc in self.classes if mc.is_new]
 
     def is_known(self, model: str) -> bool:
-        return bool(
-            self.classes_of(model)
-            or model in UPSTREAM_FIELDS
-            or model in UPSTREAM_PARENTS
-        )
+        if model in self.upstream or model in self.names:
+            self.named.add(model)
+            return True
+        return bool(self.classes_of(model))
 
     def parents(self, model: str) -> list[str]:
-        found = list(UPSTREAM_PARENTS.get(model, ()))
+        found = list(self._upstream(model).get("parents", ()))
         for mc in self.classes_of(model):
             found += mc.parents
         return found
 
     def _closure(self, model: str) -> list[str]:
-        """The model and all its ancestors, depth first, without repeats."""
+        """The model and all its ancestors, depth first, without repeats,
+        ending with Odoo's ``base``."""
         order, stack = [], [model]
         while stack:
             current = stack.pop()
             if current not in order:
                 order.append(current)
                 stack.extend(reversed(self.parents(current)))
+        if BASE_MODEL not in order:
+            order.append(BASE_MODEL)
         return order
+
+    def delegates(self, model: str) -> list[str]:
+        """Models whose fields this one has through ``_inherits``."""
+        found = list(self._upstream(model).get("inherits", {}))
+        for mc in self.classes_of(model):
+            found += list(mc.delegates)
+        return found
 
     def fields_of(self, model: str) -> dict[str, str | None]:
         """Known fields of a model (name -> comodel), inherited ones included."""
-        result = dict(COMMON_FIELDS)
-        for current in reversed(self._closure(model)):
-            result.update(UPSTREAM_FIELDS.get(current, {}))
+        result: dict[str, str | None] = {}
+        closure = self._closure(model)
+        for current in closure:
+            for delegate in self.delegates(current):
+                result.update(self.fields_of(delegate))
+        for current in reversed(closure):
+            for name, comodel in self._upstream(current).get("fields", {}).items():
+                result[name] = comodel or result.get(name)
             for mc in self.classes_of(current):
-                result.update({n: f.comodel for n, f in mc.fields.items()})
+                for name, fdef in mc.fields.items():
+                    result[name] = fdef.comodel or result.get(name)
         return result
 
     def own_field(self, model: str, name: str) -> FieldDef | None:
@@ -490,21 +396,36 @@ class Addon:
             for meth in mc.methods
         }
 
-    def methods_of(self, model: str) -> set[str]:
-        """Own methods plus the known upstream ones."""
-        upstream = {
+    def upstream_methods(self, model: str) -> set[str]:
+        """Methods upstream defines on the model or its ancestors."""
+        return {
             meth
             for current in self._closure(model)
-            for meth in UPSTREAM_METHODS.get(current, ())
+            for meth in self._upstream(current).get("methods", ())
         }
-        return self.own_methods(model) | upstream
+
+    def super_targets(self, mc: ModelClass) -> set[str]:
+        """Methods a ``super()`` call in this class can reach: upstream ones
+        and those of this addon's other classes of the model or ancestors."""
+        return self.upstream_methods(mc.model) | {
+            meth
+            for current in self._closure(mc.model)
+            for other in self.classes_of(current)
+            if other is not mc
+            for meth in other.methods
+        }
+
+    def methods_of(self, model: str) -> set[str]:
+        """Own methods plus the upstream ones."""
+        return self.own_methods(model) | self.upstream_methods(model)
 
     def model_of_xmlid(self, xmlid: str) -> str | None:
         """Model name behind an ir.model xmlid (``[module.]model_x_y``)."""
         local = xmlid.split(".")[-1]
-        candidates = {mc.model for mc in self.classes} | set(UPSTREAM_FIELDS)
-        for model in candidates:
+        candidates = {mc.model for mc in self.classes} | set(self.upstream)
+        for model in sorted(candidates):
             if model_xmlid(model) == local:
+                self.is_known(model)
                 return model
         return None
 
@@ -731,7 +652,9 @@ class ArchChecker:
     def run(self) -> list[str]:
         model = self.record.value("model")
         if not self.addon.is_known(model):
-            self.problem(self.record.element, f"unknown model {model!r}")
+            self.problem(
+                self.record.element, f"unknown model {model!r} ({REGENERATE}?)"
+            )
             return self.problems
         inherited = self.record.field("inherit_id") is not None
         for child in self.arch:
@@ -754,7 +677,9 @@ class ArchChecker:
         if comodel is None:
             self.problem(el, f"cannot resolve the comodel of {model}.{name}")
         elif not self.addon.is_known(comodel):
-            self.problem(el, f"comodel {comodel} of {model}.{name} is not modelled")
+            self.problem(
+                el, f"comodel {comodel} of {model}.{name} is unknown ({REGENERATE}?)"
+            )
             return None
         return comodel
 
@@ -903,6 +828,26 @@ class ArchChecker:
             self.problem(el, f"button calls private method {name!r} (not callable)")
         elif name not in self.addon.methods_of(model):
             self.problem(el, f"button method {name!r} is not defined on {model}")
+
+
+# ---------------------------------------------------------------------------
+# Python: env["model"] look-ups
+# ---------------------------------------------------------------------------
+
+
+def env_models(*dirs: str):
+    """(path, line, model) of each ``env["model"]`` with a constant name."""
+    for path in python_files(*dirs):
+        consts = module_constants(path)
+        for node in ast.walk(parse_py(path)):
+            if (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.value, ast.Attribute)
+                and node.value.attr == "env"
+            ):
+                value = eval_const(node.slice, consts)
+                if isinstance(value, str):
+                    yield path, node.lineno, value
 
 
 # ---------------------------------------------------------------------------

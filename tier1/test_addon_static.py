@@ -384,7 +384,54 @@ def test_view_fields_and_buttons_exist(addon, record):
     assert record.value("model"), f"{record.file}:{record.line} has no model field"
     assert record.field("arch") is not None, f"{record.file}:{record.line} no arch"
     problems = am.ArchChecker(addon, record).run()
-    assert not problems, "\n".join(problems)
+    assert not problems, "\n".join(
+        [*problems, f"(upstream names: tier1/upstream_models.json; {am.REGENERATE})"]
+    )
+
+
+def _super_calls():
+    for mc in _collect(lambda: am.Addon().classes):
+        for name, line in mc.super_calls.items():
+            yield pytest.param(mc, name, line, id=f"{mc.model}.{name}")
+
+
+@pytest.mark.parametrize(("model_class", "name", "line"), list(_super_calls()))
+def test_super_calls_reach_a_method(addon, model_class, name, line):
+    # An override whose upstream method was renamed or removed would never run
+    # (or fail only when called); installing the addon does not notice.
+    assert name in addon.super_targets(model_class), (
+        f"{am.rel(model_class.path)}:{line} super().{name} but no {name} on "
+        f"{model_class.model} or its ancestors ({am.REGENERATE} if upstream changed)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "line", "model"),
+    [
+        pytest.param(path, line, model, id=f"{am.rel(path)}:{line}")
+        for path, line, model in _collect(
+            lambda: list(am.env_models("models", "controllers"))
+        )
+    ],
+)
+def test_env_models_exist(addon, path, line, model):
+    # A misspelt or renamed model in env[...] fails only when that line runs.
+    assert addon.is_known(model), (
+        f"{am.rel(path)}:{line} env[{model!r}]: no such model ({am.REGENERATE}?)"
+    )
+
+
+def test_upstream_data_provenance():
+    data = am.load_upstream()
+    assert data["generator"].startswith("python tier1/gen_upstream_models.py")
+    repos = [s["repository"] for s in data["sources"]]
+    for repo in ("OpenG2P/openg2p-program", "OpenG2P/openg2p-registry"):
+        assert repo in repos, f"upstream_models.json: no source {repo}"
+    for source in data["sources"]:
+        assert re.fullmatch(r"[0-9a-f]{40}", source["commit"]), source
+        assert source["branch"] and source["date"], source
+    assert not data["missing_addons"], data["missing_addons"]
+    assert am.BASE_MODEL in data["models"], "no automatic fields (model base)"
 
 
 @pytest.mark.parametrize("record", _records_of("ir.actions.act_window"))
@@ -462,7 +509,7 @@ def test_queue_job_function_method_exists(addon, record):
 
 
 def _declared_channels():
-    channels = dict(am.UPSTREAM_CHANNELS)
+    channels = dict(am.load_upstream()["channels"])
     for param in _records_of("queue.job.channel"):
         rec = param.values[0]
         parent = rec.field("parent_id")
