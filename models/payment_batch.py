@@ -29,7 +29,15 @@ from .phee_utils import phee_manager
 _logger = logging.getLogger(__name__)
 
 # Written by the state machine only; the upstream ones once the batch is PHEE's.
-ATTEMPT_FIELDS = ("phee_attempt_count", "phee_last_attempt_at", "phee_attempt_outcome")
+ATTEMPT_FIELDS = (
+    "phee_attempt_count",
+    "phee_first_attempt_at",
+    "phee_last_attempt_at",
+    "phee_attempt_outcome",
+    "phee_accepted_at",
+    "phee_started_at",
+    "phee_sender_id",
+)
 UPSTREAM_GUARDED_FIELDS = (
     "external_batch_ref",
     "batch_has_started",
@@ -39,7 +47,12 @@ UPSTREAM_GUARDED_FIELDS = (
 
 class G2PPaymentBatch(models.Model):
     _name = "g2p.payment.batch"
-    _inherit = ["g2p.payment.batch", "mail.thread", "g2p.phee.guarded.mixin"]
+    _inherit = [
+        "g2p.payment.batch",
+        "mail.thread",
+        "mail.activity.mixin",
+        "g2p.phee.guarded.mixin",
+    ]
 
     phee_state = fields.Selection(
         BATCH_STATES, "PHEE State", readonly=True, copy=False, tracking=True
@@ -52,7 +65,19 @@ class G2PPaymentBatch(models.Model):
     phee_attempt_count = fields.Integer(
         "Submission Attempts", readonly=True, copy=False
     )
+    phee_first_attempt_at = fields.Datetime("First Attempt", readonly=True, copy=False)
     phee_last_attempt_at = fields.Datetime("Last Attempt", readonly=True, copy=False)
+    phee_accepted_at = fields.Datetime("Accepted by PHEE", readonly=True, copy=False)
+    phee_started_at = fields.Datetime("Reported by PHEE", readonly=True, copy=False)
+    phee_sender_id = fields.Many2one(
+        "res.users", "Last Sent By", readonly=True, copy=False
+    )
+    phee_attention_note = fields.Text(
+        "What Needs a Person",
+        readonly=True,
+        copy=False,
+        help="Why the batch waits for a person, what was checked and what to do.",
+    )
     phee_attempt_outcome = fields.Selection(
         ATTEMPT_OUTCOMES, "Last Attempt Outcome", readonly=True, copy=False
     )
@@ -186,10 +211,8 @@ class G2PPaymentBatch(models.Model):
     def _phee_move(self, edge, state, vals=None):
         """Move these batches along ``edge`` to ``state``, refusing any batch
         that is not in a state the edge leaves."""
-        sources, targets = BATCH_TRANSITIONS[edge]
-        if state not in targets:
-            raise ValueError(f"edge {edge} does not lead to {state}")
-        wrong = self.filtered(lambda b: b._phee_current_state() not in sources)
+        pairs = BATCH_TRANSITIONS[edge]
+        wrong = self.filtered(lambda b: (b._phee_current_state(), state) not in pairs)
         if wrong:
             states = dict(self._fields["phee_state"]._description_selection(self.env))
             raise UserError(
@@ -210,8 +233,11 @@ class G2PPaymentBatch(models.Model):
             "submitting",
             {
                 "phee_attempt_count": self.phee_attempt_count + 1,
+                "phee_first_attempt_at": self.phee_first_attempt_at
+                or fields.Datetime.now(),
                 "phee_last_attempt_at": fields.Datetime.now(),
                 "phee_attempt_outcome": "pending",
+                "phee_sender_id": self.env.uid,
             },
         )
 
@@ -242,6 +268,8 @@ class G2PPaymentBatch(models.Model):
             "submitted",
             {
                 "phee_attempt_outcome": "accepted",
+                "phee_accepted_at": fields.Datetime.now(),
+                "phee_attention_note": False,
                 "external_batch_ref": phee_batch_id,
                 "batch_has_started": True,
                 "phee_last_error": False,
@@ -291,11 +319,69 @@ class G2PPaymentBatch(models.Model):
         self._phee_move("give_up", "error")
         self._phee_log(message, error=message)
 
+    def _phee_doubt(self, message):
+        """submitting/uncertain → uncertain: PHEE may have the batch; a person
+        decides. The chatter hears of each new finding once."""
+        self.ensure_one()
+        changed = self.phee_attention_note != message
+        self._phee_move("doubt", "uncertain", {"phee_attention_note": message})
+        if changed:
+            self.message_post(body=message)
+
+    def _phee_resend(self):
+        """uncertain/legacy → submitting: an administrator confirmed that PHEE
+        does not have the batch; it is posted as a new attempt."""
+        self.ensure_one()
+        self._phee_move(
+            "resend",
+            "submitting",
+            {"phee_attempt_outcome": False, "phee_attention_note": False},
+        )
+        self.message_post(
+            body=_(
+                "%(user)s confirmed that PHEE does not have this batch and sent it "
+                "again.",
+                user=self.env.user.name,
+            )
+        )
+
+    def _phee_note(self, message):
+        """Keep what a person must know of the batch (no state change)."""
+        self.ensure_one()
+        self.phee_attention_note = message
+        self.message_post(body=message)
+
     def _phee_start(self):
         """submitted → in_progress once PHEE reports the batch."""
         self.filtered(lambda b: b.phee_state == "submitted")._phee_move(
-            "start", "in_progress"
+            "start", "in_progress", {"phee_started_at": fields.Datetime.now()}
         )
+
+    def _phee_stall(self, message):
+        """submitted/in_progress → needs_attention: a deadline passed. The
+        status sync goes on; the batch and the cycle say so, and the officer
+        who sent it gets an activity."""
+        self.ensure_one()
+        self._phee_move("stall", "needs_attention", {"phee_attention_note": message})
+        self.message_post(body=message)
+        self.cycle_id.message_post(
+            body=_("%(batch)s: %(message)s", batch=self.name, message=message)
+        )
+        self.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=_("Payment Hub EE batch needs attention"),
+            note=message,
+            user_id=self._phee_responsible().id,
+        )
+
+    def _phee_responsible(self):
+        """Who is asked to act: whoever last sent the batch, else the cycle's
+        creator."""
+        self.ensure_one()
+        sender = self.phee_sender_id
+        if sender and not sender._is_superuser() and sender.active:
+            return sender
+        return self.cycle_id.create_uid
 
     def _phee_finish(self):
         """in_progress → completed / completed_failures: every payment is final."""
@@ -346,6 +432,28 @@ class G2PPaymentBatch(models.Model):
         for manager, batches in groups:
             manager._phee_sync_batches(batches)
         return groups[0][0]._phee_sync_notification(self)
+
+    def action_phee_check_again(self):
+        """Search PHEE again for batches it may already have."""
+        return self._phee_decide("_phee_check_again")
+
+    def action_phee_resend_confirmed(self):
+        """Administrators: send again batches PHEE's operators confirmed they
+        do not have."""
+        return self._phee_decide("_phee_resend_confirmed")
+
+    def _phee_decide(self, method):
+        outcomes = {}
+        for manager, batches in self._phee_group_by_manager():
+            with manager._phee_client() as client:
+                for batch in batches.filtered(
+                    lambda b: b.phee_state in ("uncertain", "legacy")
+                ):
+                    outcome, message = getattr(manager, method)(batch, client)
+                    outcomes.setdefault(outcome, []).append((batch, message))
+        if not outcomes:
+            raise UserError(_("No batch here waits for a decision."))
+        return self._phee_manager()._phee_send_notification(outcomes)
 
     def action_phee_download_csv(self):
         """Download the batch's CSV file."""

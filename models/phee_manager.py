@@ -13,10 +13,10 @@ from odoo.exceptions import UserError, ValidationError
 
 from ..phee import PheeClient, PheeConfig, PheeError, Token, const
 from ..phee.signer import load_private_key
+from .phee_utils import ADMIN_GROUPS
 
 _logger = logging.getLogger(__name__)
 
-ADMIN_GROUPS = "base.group_system,g2p_registry_base.group_g2p_admin"
 CONFIG_PREFIX = "g2p_payment_phee.default_"
 
 # Identifier type written in the CSV when `payee_id_type_to_send` is empty.
@@ -182,6 +182,19 @@ class G2PPaymentHubEEManager(models.Model):
         "still does not have it this many minutes after the attempt.",
     )
 
+    import_deadline_minutes = fields.Integer(
+        "Start Deadline (minutes)",
+        default=60,
+        help="A batch PHEE accepted but has not started this many minutes later "
+        "needs attention: PHEE answers 202 even when its workflow fails to start.",
+    )
+    settle_deadline_hours = fields.Integer(
+        "Settle Deadline (hours)",
+        default=24,
+        help="A batch with payments still unsettled this many hours after PHEE "
+        "started it needs attention (its status is still checked).",
+    )
+
     # Callback
     callback_enabled = fields.Boolean(
         "Status Callback",
@@ -243,13 +256,21 @@ class G2PPaymentHubEEManager(models.Model):
                         )
                     )
 
-    @api.constrains("max_batch_size", "batch_request_timeout", "batch_type_header")
+    @api.constrains(
+        "max_batch_size",
+        "batch_request_timeout",
+        "batch_type_header",
+        "import_deadline_minutes",
+        "settle_deadline_hours",
+    )
     def _check_batch_parameters(self):
         for rec in self:
             if rec.max_batch_size <= 0:
                 raise ValidationError(_("Max batch size must be greater than zero."))
             if rec.batch_request_timeout <= 0:
                 raise ValidationError(_("The request timeout must be positive."))
+            if rec.import_deadline_minutes <= 0 or rec.settle_deadline_hours <= 0:
+                raise ValidationError(_("The deadlines must be positive."))
             if (rec.batch_type_header or "").strip().lower() != "csv":
                 raise ValidationError(
                     _("PHEE batches are sent as CSV files: the Type header is “csv”.")

@@ -10,25 +10,22 @@ as in flight for every other worker.
 
 import logging
 from contextlib import contextmanager
-from datetime import timedelta
 
 from psycopg2 import errors as pg_errors
 
-from odoo import _, fields, models
+from odoo import _, models
 from odoo.tools import SQL
 
 from odoo.addons.queue_job.delay import group
 from odoo.addons.queue_job.exception import RetryableJobError
 
-from ..phee import PheeError, PheeValidationError
+from ..phee import PheeError, PheeResponseError, PheeValidationError
 from .phee_states import SEND_OUTCOMES, SendOutcome
 from .phee_utils import PHEE_JOB_CHANNEL, commit_unless_testing, job_identity_key
 
 _logger = logging.getLogger(__name__)
 
 MAX_AUTOMATIC_ATTEMPTS = 5
-# Never re-send sooner than this after an attempt, whatever the manager says.
-MIN_RESUBMIT_GRACE_MINUTES = 5
 # First key of the session locks held while a batch's POST is in flight.
 SENDING_LOCK_NAMESPACE = 0x50484545  # "PHEE"
 
@@ -129,7 +126,17 @@ class G2PPaymentHubEEManagerSend(models.Model):
                     callback_url=self.sudo().callback_url or None,
                 )
                 batch._phee_accept(result.batch_id)
-        except PheeError as error:
+        except Exception as error:  # pylint: disable=broad-except
+            # Whatever broke after the POST left, PHEE may have the batch.
+            if not isinstance(error, PheeError):
+                _logger.exception("PHEE batch %s: answer not recorded", batch.name)
+                error = PheeResponseError(
+                    _(
+                        "PHEE's answer could not be recorded (%(kind)s).",
+                        kind=type(error).__name__,
+                    ),
+                    outcome_unknown=True,
+                )
             _logger.warning(
                 "PHEE batch %s (attempt %s) failed: %s",
                 batch.name,
@@ -148,67 +155,6 @@ class G2PPaymentHubEEManagerSend(models.Model):
             outcome, message = SendOutcome.SENT, batch.name
         commit_unless_testing(self.env.cr)
         return outcome, message
-
-    def _phee_find_previous_submission(self, batch, client):
-        """Ask PHEE whether an earlier attempt of this batch reached it.
-
-        :return: None when the batch may be posted, else (outcome, message).
-        """
-        try:
-            found = client.find_batch_by_correlation_id(batch.name)
-        except PheeError as error:
-            return self._phee_check_failed(batch, error)
-        if found:
-            batch._phee_adopt(found["batchId"])
-            return SendOutcome.ADOPTED, batch.name
-        if batch.phee_attempt_outcome in ("pending", "unknown"):
-            grace = timedelta(
-                minutes=max(self.resubmit_grace_minutes, MIN_RESUBMIT_GRACE_MINUTES)
-            )
-            retry_at = batch.phee_last_attempt_at + grace
-            if fields.Datetime.now() < retry_at:
-                return SendOutcome.WAITING, _(
-                    "%(batch)s: PHEE has not reported the earlier attempt yet; it "
-                    "will be sent again after %(time)s UTC if PHEE still does not "
-                    "have it.",
-                    batch=batch.name,
-                    time=fields.Datetime.to_string(retry_at),
-                )
-            return self._phee_check_transfers_unknown(batch, client)
-        return None
-
-    def _phee_check_failed(self, batch, error):
-        """PHEE could not be asked what it has: never post blindly."""
-        batch._phee_log(
-            _(
-                "Could not ask PHEE whether it already has this batch, so it was "
-                "not sent again: %(error)s",
-                error=error.message,
-            ),
-            error=error.message,
-        )
-        return SendOutcome.CHECK_FAILED, f"{batch.name}: {error.message}"
-
-    def _phee_check_transfers_unknown(self, batch, client):
-        """Second check before re-sending after an unknown outcome: a transfer of
-        one of the batch's rows means PHEE has the batch although its batch list
-        does not show it, so a person must look before anything is sent again."""
-        request_id = batch.payment_ids.sorted("id")[:1].name
-        try:
-            transfer = request_id and client.find_transfer(request_id)
-        except PheeError as error:
-            return self._phee_check_failed(batch, error)
-        if not transfer:
-            return None
-        message = _(
-            "PHEE has payments of this batch (PHEE batch %(phee_batch)s) but does not "
-            "list the batch itself, so it is not sent again. Ask the PHEE operator "
-            "for the batch id of correlation id %(batch)s.",
-            phee_batch=transfer.get("batchId") or "?",
-            batch=batch.name,
-        )
-        batch._phee_give_up(message)
-        return SendOutcome.CHECK_FAILED, f"{batch.name}: {message}"
 
     def _phee_lock(self, batch):
         """Lock the batch row for this transaction; False if another holds it or
@@ -248,21 +194,19 @@ class G2PPaymentHubEEManagerSend(models.Model):
     def _phee_busy_message(self, batch):
         return _("%(batch)s is being sent already.", batch=batch.name)
 
-    def _phee_resolve_submissions(self, batches, client):
-        """Cron: settle batches stuck in submitting (ask PHEE, then re-send when
-        PHEE does not have them after the wait)."""
-        for batch in batches:
-            if batch.phee_attempt_count < MAX_AUTOMATIC_ATTEMPTS:
-                self._phee_send_batch(batch, client)
-            elif self._phee_find_previous_submission(batch, client) is None:
-                batch._phee_give_up(
-                    _(
-                        "PHEE did not accept the batch after %(count)s attempts; "
-                        "check the errors above and send it again.",
-                        count=batch.phee_attempt_count,
-                    )
+    def _phee_resolve_submissions(self, batch, client):
+        """Status sync: settle a batch stuck in submitting (ask PHEE, then
+        re-send when PHEE does not have it after the wait)."""
+        if batch.phee_attempt_count < MAX_AUTOMATIC_ATTEMPTS:
+            self._phee_send_batch(batch, client)
+        elif self._phee_find_previous_submission(batch, client) is None:
+            batch._phee_give_up(
+                _(
+                    "PHEE did not accept the batch after %(count)s attempts; "
+                    "check the errors above and send it again.",
+                    count=batch.phee_attempt_count,
                 )
-            commit_unless_testing(self.env.cr)
+            )
 
     # ------------------------------------------------------------
     # FEEDBACK

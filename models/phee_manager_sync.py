@@ -2,6 +2,7 @@
 """Status sync: PHEE batch summaries and transfers reconciled onto payments."""
 
 import logging
+from datetime import timedelta
 
 from odoo import _, fields, models
 from odoo.tools.misc import format_amount
@@ -16,6 +17,9 @@ from .phee_utils import commit_unless_testing
 _logger = logging.getLogger(__name__)
 
 DETAIL_PAGE_SIZE = 1000
+# Batches PHEE may have are searched again at most this often by the cron.
+RECHECK_INTERVAL = timedelta(minutes=30)
+RECHECKED_STATES = ("uncertain", "legacy")
 MISSING_LOOKUP_LIMIT = 50
 # Payment fields the status sync writes: the PHEE state and what it decides,
 # what PHEE said, and for a final state the money.
@@ -33,8 +37,7 @@ class G2PPaymentHubEEManagerSync(models.Model):
     _inherit = "g2p.program.payment.manager.phee"
 
     def _phee_sync_batches(self, batches):
-        """Resolve batches still submitting, then sync the open ones, committing
-        after each batch.
+        """Visit each batch PHEE has or may have, committing after each one.
 
         One batch's error never stops the others: it is kept on that batch.
         """
@@ -46,42 +49,61 @@ class G2PPaymentHubEEManagerSync(models.Model):
                 batch._phee_sync_failed(error)
             return
         with client:
-            submitting = batches.filtered(lambda b: b.phee_state == "submitting")
-            if submitting:
-                self._phee_resolve_submissions(submitting, client)
-            for batch in batches.filtered(lambda b: b.phee_state in OPEN_STATES):
-                try:
-                    with self.env.cr.savepoint():
-                        self._phee_sync_batch(batch, client)
-                except PheeError as error:
-                    _logger.warning(
-                        "PHEE status of batch %s failed: %s", batch.name, error.code
-                    )
-                    batch._phee_sync_failed(error)
-                except Exception as error:  # pylint: disable=broad-except
-                    # One odd answer must not starve the other batches.
-                    _logger.exception("PHEE status of batch %s failed", batch.name)
-                    batch._phee_sync_failed(
-                        PheeResponseError(
-                            _(
-                                "PHEE's answer could not be processed "
-                                "(%(kind)s); the batch is checked again later.",
-                                kind=type(error).__name__,
-                            )
-                        )
-                    )
+            for batch in batches:
+                if batch.phee_state == "submitting":
+                    # Commits around a POST: no savepoint may span it, and every
+                    # step of it records its own failures.
+                    self._phee_resolve_submissions(batch, client)
+                else:
+                    self._phee_visit(batch, client)
                 commit_unless_testing(self.env.cr)
         self._phee_check_cycles_done(
             batches.filtered(lambda b: b.phee_state in FINAL_STATES).cycle_id
         )
+
+    def _phee_visit(self, batch, client):
+        """Sync one batch, or search PHEE again for one it may have, keeping
+        any failure on that batch."""
+        try:
+            with self.env.cr.savepoint():
+                if batch.phee_state in OPEN_STATES:
+                    self._phee_sync_batch(batch, client)
+                elif batch.phee_state in RECHECKED_STATES and self._phee_recheck_due(
+                    batch
+                ):
+                    self._phee_check_again(batch, client)
+                    batch.phee_last_sync_at = fields.Datetime.now()
+        except PheeError as error:
+            _logger.warning(
+                "PHEE status of batch %s failed: %s", batch.name, error.code
+            )
+            batch._phee_sync_failed(error)
+        except Exception as error:  # pylint: disable=broad-except
+            # One odd answer must not starve the other batches.
+            _logger.exception("PHEE status of batch %s failed", batch.name)
+            batch._phee_sync_failed(
+                PheeResponseError(
+                    _(
+                        "PHEE's answer could not be processed (%(kind)s); the "
+                        "batch is checked again later.",
+                        kind=type(error).__name__,
+                    )
+                )
+            )
+
+    def _phee_recheck_due(self, batch):
+        last = batch.phee_last_sync_at
+        return not last or fields.Datetime.now() - last >= RECHECK_INTERVAL
 
     def _phee_sync_batch(self, batch, client):
         """Fetch one batch's summary and transfers and apply them."""
         now = fields.Datetime.now()
         summary = client.get_batch_summary(batch.external_batch_ref)
         if summary is None:
-            # PHEE's importer has not created the batch yet: not an error.
+            # PHEE's importer has not created the batch yet: not an error, until
+            # the deadline (a batch PHEE never starts answers 404 forever).
             batch.write({"phee_last_sync_at": now, "phee_last_error": False})
+            self._phee_check_import_deadline(batch, now)
             return
         batch._phee_start()
         # Own prefetch set: the batches' union would make every read of one
@@ -113,8 +135,52 @@ class G2PPaymentHubEEManagerSync(models.Model):
                 "stats_failed_amount": float(summary.failed_amount),
             }
         )
-        if done and batch.phee_state not in FINAL_STATES:
+        if done:
             batch._phee_finish()
+        else:
+            self._phee_check_settle_deadline(batch, payments, now)
+
+    def _phee_check_import_deadline(self, batch, now):
+        accepted = batch.phee_accepted_at or batch.phee_last_attempt_at
+        deadline = timedelta(minutes=self.import_deadline_minutes)
+        if batch.phee_state == "submitted" and accepted and now - accepted > deadline:
+            batch._phee_stall(
+                _(
+                    "PHEE accepted this batch (PHEE batch %(phee)s) at %(time)s UTC "
+                    "but has not started it %(minutes)s minutes later. PHEE answers "
+                    "202 even when its workflow fails to start, and such a batch "
+                    "never starts: ask PHEE's operators whether batch %(phee)s "
+                    "exists. Its status is still checked.",
+                    phee=batch.external_batch_ref,
+                    time=fields.Datetime.to_string(accepted),
+                    minutes=self.import_deadline_minutes,
+                )
+            )
+
+    def _phee_check_settle_deadline(self, batch, payments, now):
+        started = batch.phee_started_at
+        deadline = timedelta(hours=self.settle_deadline_hours)
+        if (
+            batch.phee_state != "in_progress"
+            or not started
+            or now - started <= deadline
+        ):
+            return
+        open_payments = payments.filtered(lambda p: not p.status_is_final)
+        on_hold = open_payments.filtered(lambda p: p.phee_payment_state == "on_hold")
+        batch._phee_stall(
+            _(
+                "%(count)s payments of this batch are still not settled at PHEE "
+                "%(hours)s hours after it started (%(on_hold)s on hold at PHEE: an "
+                "incident PHEE's operators must resolve). Ask PHEE's operators "
+                "about PHEE batch %(phee)s; do not pay these people another way "
+                "before PHEE settles them. Their status is still checked.",
+                count=len(open_payments),
+                hours=self.settle_deadline_hours,
+                on_hold=len(on_hold),
+                phee=batch.external_batch_ref,
+            )
+        )
 
     def _phee_lookup_missing(self, client, request_ids, outcomes):
         """Rows PHEE stored under the parent batch (e.g. in-file duplicates) may be

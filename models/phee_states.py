@@ -16,13 +16,24 @@ a test reads these lines and checks that they are exactly ``BATCH_TRANSITIONS``:
     draft        --refuse-->  error         the file cannot be built: not sent
     error        --refuse-->  error
     submitting   --refuse-->  error
-    submitting   --give_up--> error         a person must look before re-sending
+    submitting   --give_up--> error         not accepted after the automatic attempts
+    submitting   --doubt-->   uncertain     PHEE may have it: a person decides
+    uncertain    --doubt-->   uncertain     checked again, still unsure
+    uncertain    --adopt-->   submitted
+    legacy       --adopt-->   submitted     found at PHEE (sent by the original module)
+    uncertain    --resend-->  submitting    an administrator confirmed PHEE lacks it
+    legacy       --resend-->  submitting
     submitted    --start-->   in_progress   PHEE reports the batch
+    submitted    --stall-->   needs_attention   not imported by its deadline
+    in_progress  --stall-->   needs_attention   payments unsettled past their deadline
     in_progress  --finish-->  completed     every payment is final
     in_progress  --finish-->  completed_failures
+    needs_attention --finish-->  completed
+    needs_attention --finish-->  completed_failures
 
 A batch with no ``phee_state`` (made outside this addon, e.g. by the *Assign
-Payments to Batch* wizard) is a draft.
+Payments to Batch* wizard) is a draft. ``legacy`` is only set by the upgrade
+from OpenG2P's original module, for batches it may have sent.
 """
 
 from odoo import _lt
@@ -35,26 +46,57 @@ BATCH_STATES = [
     ("completed", "Completed"),
     ("completed_failures", "Completed with Failures"),
     ("error", "Error"),
+    ("uncertain", "PHEE May Already Have It"),
+    ("needs_attention", "Needs Attention"),
+    ("legacy", "Sent by a Previous Version"),
 ]
 
-# edge: (states it leaves, states it reaches)
+# edge: its (from, to) pairs
 BATCH_TRANSITIONS = {
-    "send": (("draft", "error", "submitting"), ("submitting",)),
-    "accept": (("submitting",), ("submitted",)),
-    "adopt": (("submitting", "error"), ("submitted",)),
-    "lose": (("submitting",), ("submitting",)),
-    "reject": (("submitting",), ("error",)),
-    "refuse": (("draft", "error", "submitting"), ("error",)),
-    "give_up": (("submitting",), ("error",)),
-    "start": (("submitted",), ("in_progress",)),
-    "finish": (("in_progress",), ("completed", "completed_failures")),
+    "send": (
+        ("draft", "submitting"),
+        ("error", "submitting"),
+        ("submitting", "submitting"),
+    ),
+    "accept": (("submitting", "submitted"),),
+    "adopt": (
+        ("submitting", "submitted"),
+        ("error", "submitted"),
+        ("uncertain", "submitted"),
+        ("legacy", "submitted"),
+    ),
+    "lose": (("submitting", "submitting"),),
+    "reject": (("submitting", "error"),),
+    "refuse": (
+        ("draft", "error"),
+        ("error", "error"),
+        ("submitting", "error"),
+    ),
+    "give_up": (("submitting", "error"),),
+    "doubt": (("submitting", "uncertain"), ("uncertain", "uncertain")),
+    "resend": (("uncertain", "submitting"), ("legacy", "submitting")),
+    "start": (("submitted", "in_progress"),),
+    "stall": (("submitted", "needs_attention"), ("in_progress", "needs_attention")),
+    "finish": (
+        ("in_progress", "completed"),
+        ("in_progress", "completed_failures"),
+        ("needs_attention", "completed"),
+        ("needs_attention", "completed_failures"),
+    ),
 }
 
-SENDABLE_STATES = BATCH_TRANSITIONS["send"][0]
-# Followed by the status sync: PHEE has (or may have) the batch.
-OPEN_STATES = ("submitted", "in_progress")
-FINAL_STATES = BATCH_TRANSITIONS["finish"][1]
-SYNCED_STATES = ("submitting",) + OPEN_STATES
+
+def sources(edge):
+    """The states ``edge`` leaves."""
+    return tuple(dict.fromkeys(a for a, _b in BATCH_TRANSITIONS[edge]))
+
+
+SENDABLE_STATES = sources("send")
+# Followed by the status sync: PHEE has the batch.
+OPEN_STATES = ("submitted", "in_progress", "needs_attention")
+FINAL_STATES = ("completed", "completed_failures")
+# Visited by the status cron: open, or PHEE may have it.
+SYNCED_STATES = ("submitting", "uncertain", "legacy") + OPEN_STATES
 
 # The last attempt's outcome (``phee_attempt_outcome``).
 ATTEMPT_OUTCOMES = [
@@ -79,6 +121,7 @@ class SendOutcome:
     REJECTED = "rejected"
     UNKNOWN = "unknown"
     CHECK_FAILED = "check_failed"
+    UNCERTAIN = "uncertain"
 
 
 # outcome: (label in the officer's summary, notification level: None = fine)
@@ -93,6 +136,10 @@ SEND_OUTCOMES = {
     SendOutcome.NOT_DELIVERED: (_lt("PHEE unreachable"), "danger"),
     SendOutcome.REJECTED: (_lt("Rejected by PHEE"), "danger"),
     SendOutcome.CHECK_FAILED: (_lt("Could not check PHEE"), "danger"),
+    SendOutcome.UNCERTAIN: (
+        _lt("PHEE may already have it: a person decides"),
+        "danger",
+    ),
 }
 
 # A payment's PHEE state (``g2p.payment.phee_payment_state``) and the upstream

@@ -5,6 +5,8 @@ from odoo import modules, tools
 from odoo.tools import SQL
 
 PHEE_MANAGER = "g2p.program.payment.manager.phee"
+# Groups that may see credentials and take decisions PHEE cannot check.
+ADMIN_GROUPS = "base.group_system,g2p_registry_base.group_g2p_admin"
 # Queue-job channel of every PHEE job (prepare and send).
 PHEE_JOB_CHANNEL = "root_program.phee"
 
@@ -27,6 +29,11 @@ def phee_manager(program):
     if manager and manager._name == PHEE_MANAGER:
         return manager
     return program.env[PHEE_MANAGER]
+
+
+def is_phee_admin(user):
+    """Whether ``user`` is in one of ``ADMIN_GROUPS``."""
+    return any(user.has_group(group) for group in ADMIN_GROUPS.split(","))
 
 
 def job_identity_key(kind, *parts):

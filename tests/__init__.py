@@ -6,6 +6,7 @@ from . import (
     test_prepare,
     test_security,
     test_send,
+    test_state_machine,
     test_sync,
     test_ui_tours,
 )
