@@ -65,7 +65,7 @@ class PheeCallbackController(http.Controller):
         if batch_id:
             domain.append(("external_batch_ref", "=", batch_id))
         else:
-            domain.append(("name", "=", correlation_id))
+            domain.append(("phee_correlation_id", "=", correlation_id))
         return request.env["g2p.payment.batch"].sudo().search(domain, limit=1)
 
     @staticmethod

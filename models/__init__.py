@@ -10,5 +10,6 @@ from . import (
     phee_manager_recovery,
     phee_manager_send,
     phee_manager_sync,
+    phee_manager_upgrade,
     res_config_settings,
 )

@@ -4,6 +4,7 @@
 or the status sync's bulk update, which reads the same table."""
 
 from odoo import fields, models
+from odoo.tools import SQL
 
 from .phee_guard import by_state_machine
 from .phee_states import PAYMENT_STATE_FIELDS, PAYMENT_STATES
@@ -62,6 +63,19 @@ class G2PPayment(models.Model):
     )
     phee_transaction_id = fields.Char("PHEE Transaction ID", readonly=True, copy=False)
     phee_failure_reason = fields.Char("Failure Reason", readonly=True, copy=False)
+
+    def init(self):
+        """At most one live (not failed) PHEE payment per entitlement, whoever
+        prepares and however many at once."""
+        self.env.cr.execute(
+            SQL(
+                """CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (entitlement_id)
+                    WHERE phee_payment_state IS NOT NULL
+                      AND status IS DISTINCT FROM 'failed'""",
+                SQL.identifier("g2p_payment_phee_one_live_per_entitlement"),
+                SQL.identifier(self._table),
+            )
+        )
 
     def _phee_guarded_fields(self, vals):
         """Guarded on PHEE payments only; others stay as upstream has them."""

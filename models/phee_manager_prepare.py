@@ -5,6 +5,7 @@ import logging
 from uuid import uuid4
 
 import pandas as pd
+from psycopg2 import errors as pg_errors
 
 from odoo import _, fields, models
 from odoo.exceptions import UserError
@@ -27,6 +28,8 @@ from .phee_utils import PHEE_JOB_CHANNEL, job_identity_key, payable_entitlement
 
 _logger = logging.getLogger(__name__)
 
+# First key of the transaction locks held while a cycle's payments are prepared.
+PREPARE_LOCK_NAMESPACE = 0x50484550  # "PHEP"
 HELD_BACK_SHOWN = 10  # in the notification
 HELD_BACK_LOGGED = 500  # in the cycle chatter
 
@@ -50,6 +53,7 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         if cycle.state != "approved":
             raise UserError(_("Payments can only be prepared for an approved cycle."))
         self._phee_check_ready()
+        self._phee_lock_cycle(cycle)
         entitlement_ids = self._phee_payable_entitlement_ids(cycle, entitlements)
         if not entitlement_ids:
             return self._phee_notify(
@@ -77,6 +81,7 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         """Override of `g2p_programs` (used by cash entitlements and the default
         async path): same set-based preparation, returning (payments, batches)."""
         self.ensure_one()
+        self._phee_lock_cycle(cycle)
         ids = self._phee_payable_entitlement_ids(cycle, entitlements)
         payments, batches, _held = self._phee_prepare(cycle, ids)
         return payments, batches
@@ -110,6 +115,7 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
 
     def _phee_prepare_job(self, cycle, entitlement_ids):
         """Queue job: prepare one chunk (idempotent: paid entitlements are skipped)."""
+        self._phee_lock_cycle(cycle, wait=True)
         ids = self._phee_payable_entitlement_ids(
             cycle, self.env["g2p.entitlement"].browse(entitlement_ids)
         )
@@ -119,6 +125,28 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
     # ------------------------------------------------------------
     # SET-BASED PREPARATION
     # ------------------------------------------------------------
+
+    def _phee_lock_cycle(self, cycle, wait=False):
+        """Hold the cycle's prepare lock until the end of the transaction; raise
+        when another officer or job holds it (or wait for it).
+
+        The database also refuses a second live PHEE payment for an
+        entitlement (see ``g2p.payment.init``); the lock turns a race into a
+        clear message.
+        """
+        key = (PREPARE_LOCK_NAMESPACE, cycle.id)
+        if wait:
+            self.env.cr.execute(SQL("SELECT pg_advisory_xact_lock(%s, %s)", *key))
+            return
+        self.env.cr.execute(SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", *key))
+        if not self.env.cr.fetchone()[0]:
+            raise UserError(
+                _(
+                    "Payments of cycle %(cycle)s are being prepared right now by "
+                    "someone else. Reload the cycle in a moment.",
+                    cycle=cycle.name,
+                )
+            )
 
     def _phee_payable_entitlement_ids(self, cycle, entitlements=None):
         """Ids of approved entitlements whose payments all failed (or that have none),
@@ -350,17 +378,22 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
     def _phee_create_batches(self, cycle, frame, batch_rows):
         now = fields.Datetime.now()
         amounts = frame["amount"].to_numpy()
+        first = len(cycle.payment_batch_ids) + 1
         return self.env["g2p.payment.batch"]._phee_create_drafts(
             [
                 {
-                    "name": str(uuid4()),
+                    "name": _(
+                        "%(cycle)s – batch %(number)s",
+                        cycle=cycle.name,
+                        number=first + index,
+                    ),
                     "cycle_id": cycle.id,
                     "tag_id": tag_id or False,
                     "stats_datetime": now,
                     "stats_issued_transactions": len(rows),
                     "stats_issued_amount": float(amounts[rows].sum()),
                 }
-                for tag_id, rows, _csv in batch_rows
+                for index, (tag_id, rows, _csv) in enumerate(batch_rows)
             ]
         )
 
@@ -398,18 +431,29 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         """Create the payments: in one statement, or with create() when the bulk
         path does not know the payment model as installed."""
         try:
-            return PaymentBulkInsert(self.env).insert(values)
-        except BulkUnsupported as reason:
-            _logger.warning(
-                "PHEE prepare: payments created one by one by the ORM: %s", reason
-            )
-        names = list(values)
-        return by_state_machine(self.env["g2p.payment"]).create(
-            [
-                dict(zip(names, row, strict=True))
-                for row in zip(*values.values(), strict=True)
-            ]
-        )
+            with self.env.cr.savepoint():
+                try:
+                    return PaymentBulkInsert(self.env).insert(values)
+                except BulkUnsupported as reason:
+                    _logger.warning(
+                        "PHEE prepare: payments created one by one by the ORM: %s",
+                        reason,
+                    )
+                names = list(values)
+                return by_state_machine(self.env["g2p.payment"]).create(
+                    [
+                        dict(zip(names, row, strict=True))
+                        for row in zip(*values.values(), strict=True)
+                    ]
+                )
+        except pg_errors.UniqueViolation:
+            raise UserError(
+                _(
+                    "Some of these entitlements were given a payment by someone "
+                    "else a moment ago: nothing was prepared. Reload the cycle to "
+                    "see them."
+                )
+            ) from None
 
     def _phee_attach_csvs(self, batches, texts):
         """Attach each batch's rendered CSV (one create for all files)."""

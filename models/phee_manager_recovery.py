@@ -77,9 +77,9 @@ class G2PPaymentHubEEManagerRecovery(models.Model):
 
     def _phee_look_for(self, batch, client):
         """See ``_phee_find_previous_submission``; PheeError is the caller's."""
-        found = client.find_batch_by_correlation_id(batch.name)
-        if found and self._phee_rows_are_ours(batch, client, found["batchId"]):
-            batch._phee_adopt(found["batchId"])
+        found = self._phee_by_correlation_id(batch, client)
+        if found:
+            batch._phee_adopt(found)
             return SendOutcome.ADOPTED, batch.name
         if batch.phee_attempt_outcome not in ("pending", "unknown"):
             return None
@@ -95,6 +95,15 @@ class G2PPaymentHubEEManagerRecovery(models.Model):
             )
         evidence = self._phee_search(batch, client)
         return self._phee_act_on(batch, evidence)
+
+    def _phee_by_correlation_id(self, batch, client):
+        """The cheap first check: PHEE's id of a listed batch with the batch's
+        correlation id (still there when PHEE's authorization step is off)
+        whose rows are all ours, or None."""
+        found = client.find_batch_by_correlation_id(batch._phee_sent_correlation_id())
+        if found and self._phee_rows_are_ours(batch, client, found["batchId"]):
+            return found["batchId"]
+        return None
 
     def _phee_act_on(self, batch, evidence):
         """Adopt what was found, or decide whether the batch may be posted."""
@@ -123,8 +132,13 @@ class G2PPaymentHubEEManagerRecovery(models.Model):
             .mapped("external_batch_ref")
         )
         since = (
-            batch.phee_first_attempt_at or batch.phee_last_attempt_at
+            batch.phee_first_attempt_at
+            or batch.phee_last_attempt_at
+            or batch.create_date
         ) - WINDOW_MARGIN
+        filenames = ("_" + batch._phee_filename(self),)
+        if batch.phee_legacy_correlation_id:  # the original module's file name
+            filenames += (f"_{self.file_name_prefix or ''}{batch.name}.csv",)
         until = fields.Datetime.now() + WINDOW_MARGIN
         listed = 0
         for listed_batch in client.list_batches(
@@ -135,7 +149,8 @@ class G2PPaymentHubEEManagerRecovery(models.Model):
                 continue
             listed += 1
             rows = client.batch_request_ids(batch_id, limit=len(ours) + 1)
-            if rows and rows <= ours:
+            named = str(listed_batch.get("requestFile") or "").endswith(filenames)
+            if rows <= ours and (rows or named):
                 evidence.batch_id = batch_id
                 break
             if rows & ours:
@@ -229,7 +244,9 @@ class G2PPaymentHubEEManagerRecovery(models.Model):
     def _phee_check_again(self, batch, client):
         """Search PHEE once more for an uncertain or legacy batch."""
         try:
-            evidence = self._phee_search(batch, client)
+            found = self._phee_by_correlation_id(batch, client)
+            evidence = Evidence(batch_id=found) if found else None
+            evidence = evidence or self._phee_search(batch, client)
         except PheeError as error:
             return self._phee_check_failed(batch, error)
         if evidence.batch_id:

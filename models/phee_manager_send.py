@@ -9,7 +9,7 @@ as in flight for every other worker.
 """
 
 import logging
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from psycopg2 import errors as pg_errors
 
@@ -26,8 +26,10 @@ from .phee_utils import PHEE_JOB_CHANNEL, commit_unless_testing, job_identity_ke
 _logger = logging.getLogger(__name__)
 
 MAX_AUTOMATIC_ATTEMPTS = 5
-# First key of the session locks held while a batch's POST is in flight.
+# First keys of the session locks held while a batch's POST is in flight, and
+# while a cycle's batches are being sent by one officer.
 SENDING_LOCK_NAMESPACE = 0x50484545  # "PHEE"
+CYCLE_SENDING_LOCK_NAMESPACE = 0x50484543  # "PHEC"
 
 
 class G2PPaymentHubEEManagerSend(models.Model):
@@ -39,12 +41,25 @@ class G2PPaymentHubEEManagerSend(models.Model):
         self.ensure_one()
         if not batches:
             return super()._send_payments(batches)
-        outcomes = {}
-        with self._phee_client() as client:
-            for batch in batches:
-                outcome, message = self._phee_send_batch(batch, client)
-                outcomes.setdefault(outcome, []).append((batch, message))
-        return self._phee_send_notification(outcomes)
+        with ExitStack() as stack:
+            for cycle in batches.cycle_id:
+                lock = self._phee_session_lock(CYCLE_SENDING_LOCK_NAMESPACE, cycle.id)
+                if not stack.enter_context(lock):
+                    return self._phee_notify(
+                        _(
+                            "Cycle %(cycle)s is being sent to PHEE by someone else "
+                            "right now; its batches are not sent twice. Reload the "
+                            "cycle in a moment to see the outcome.",
+                            cycle=cycle.name,
+                        ),
+                        "warning",
+                    )
+            outcomes = {}
+            with self._phee_client() as client:
+                for batch in batches:
+                    outcome, message = self._phee_send_batch(batch, client)
+                    outcomes.setdefault(outcome, []).append((batch, message))
+            return self._phee_send_notification(outcomes)
 
     def _send_payments_async(self, cycle, batches):
         """Override of `g2p_programs`: one queue job per batch, deduplicated."""
@@ -91,7 +106,7 @@ class G2PPaymentHubEEManagerSend(models.Model):
         self.ensure_one()
         if not self._phee_lock(batch):
             return SendOutcome.BUSY, self._phee_busy_message(batch)
-        with self._phee_sending_lock(batch) as free:
+        with self._phee_session_lock(SENDING_LOCK_NAMESPACE, batch.id) as free:
             if not free:
                 return SendOutcome.BUSY, self._phee_busy_message(batch)
             if not batch.phee_can_send:
@@ -102,8 +117,11 @@ class G2PPaymentHubEEManagerSend(models.Model):
                 previous = self._phee_find_previous_submission(batch, client)
                 if previous:
                     return previous
+            batch._phee_claim()
             try:
-                csv_text = batch._phee_csv_text() or self._phee_render_batch(batch)
+                # Always rendered from the payments now: a stored file is never
+                # posted, so neither an edited attachment nor stale rows are.
+                csv_text = self._phee_render_batch(batch)
             except PheeValidationError as error:
                 batch._phee_refuse(error.message)
                 return SendOutcome.INVALID, f"{batch.name}: {error.message}"
@@ -111,7 +129,7 @@ class G2PPaymentHubEEManagerSend(models.Model):
 
     def _phee_post(self, batch, client, csv_text):
         """Record an attempt, commit, POST, record PHEE's answer, commit."""
-        batch._phee_send()
+        batch._phee_send(csv_text)
         commit_unless_testing(self.env.cr)
         try:
             # A failure while recording the answer rolls back to here only: the
@@ -119,7 +137,7 @@ class G2PPaymentHubEEManagerSend(models.Model):
             with self.env.cr.savepoint():
                 result = client.submit_batch(
                     csv_text,
-                    correlation_id=batch.name,
+                    correlation_id=batch.phee_correlation_id,
                     filename=batch._phee_filename(self),
                     purpose=self.batch_purpose_header or "",
                     batch_type=(self.batch_type_header or "csv").strip().lower(),
@@ -174,15 +192,16 @@ class G2PPaymentHubEEManagerSend(models.Model):
         return True
 
     @contextmanager
-    def _phee_sending_lock(self, batch):
-        """Hold the batch's session lock while it may be posted.
+    def _phee_session_lock(self, namespace, record_id):
+        """Hold a database session lock while the block runs (yields whether it
+        was free).
 
-        Unlike the row lock it outlives the commits around the POST, so no other
-        worker posts the batch while its POST is in flight; it is released when
-        the sender is done or its database connection dies.
+        Unlike a row lock it outlives the commits around each POST, so no other
+        worker posts a batch while its POST is in flight; it is released when
+        the block ends or the database connection dies with its worker.
         """
         cr = self.env.cr
-        key = (SENDING_LOCK_NAMESPACE, batch.id)
+        key = (namespace, record_id)
         cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)", *key))
         free = cr.fetchone()[0]
         try:

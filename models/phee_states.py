@@ -20,7 +20,8 @@ a test reads these lines and checks that they are exactly ``BATCH_TRANSITIONS``:
     submitting   --doubt-->   uncertain     PHEE may have it: a person decides
     uncertain    --doubt-->   uncertain     checked again, still unsure
     uncertain    --adopt-->   submitted
-    legacy       --adopt-->   submitted     found at PHEE (sent by the original module)
+    draft        --inherit--> legacy        the upgrade found it sent by the old module
+    legacy       --adopt-->   submitted     found at PHEE
     uncertain    --resend-->  submitting    an administrator confirmed PHEE lacks it
     legacy       --resend-->  submitting
     submitted    --start-->   in_progress   PHEE reports the batch
@@ -75,6 +76,7 @@ BATCH_TRANSITIONS = {
     "give_up": (("submitting", "error"),),
     "doubt": (("submitting", "uncertain"), ("uncertain", "uncertain")),
     "resend": (("uncertain", "submitting"), ("legacy", "submitting")),
+    "inherit": (("draft", "legacy"),),
     "start": (("submitted", "in_progress"),),
     "stall": (("submitted", "needs_attention"), ("in_progress", "needs_attention")),
     "finish": (

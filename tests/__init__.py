@@ -9,4 +9,5 @@ from . import (
     test_state_machine,
     test_sync,
     test_ui_tours,
+    test_upgrade,
 )

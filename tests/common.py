@@ -137,7 +137,7 @@ class PheeCommon(TransactionCase):
 
     def _assert_adopted(self, batch):
         """The batch carries the id of the one batch PHEE holds for it."""
-        received = self.server.batches_with_correlation_id(batch.name)
+        received = self.server.batches_with_correlation_id(batch.phee_correlation_id)
         self.assertEqual(len(received), 1)
         self.assertEqual(batch.external_batch_ref, received[0]["batch_id"])
         self.assertNotIn(batch.phee_state, ("draft", "submitting", "error"))
@@ -146,7 +146,9 @@ class PheeCommon(TransactionCase):
         """PHEE has exactly one batch per correlation id and no request id twice."""
         for batch in self.cycle.payment_batch_ids.filtered("external_batch_ref"):
             self.assertEqual(
-                len(self.server.batches_with_correlation_id(batch.name)), 1, batch.name
+                len(self.server.batches_with_correlation_id(batch.phee_correlation_id)),
+                1,
+                batch.name,
             )
         counts = self.server.request_id_counts()
         self.assertFalse([rid for rid, count in counts.items() if count > 1])

@@ -29,7 +29,7 @@ class TestCallback(PheeCommon, HttpCase):
         response = self._callback(
             self.manager.callback_token,
             {
-                "clientCorrelationId": batch.name,
+                "clientCorrelationId": batch.phee_correlation_id,
                 "batchId": batch.external_batch_ref,
                 "message": "The Batch Aggregation API was complete with : 50",
             },

@@ -17,14 +17,18 @@ class TestSend(PheeCommon):
         for batch in batches:
             self.assertEqual(batch.phee_state, "submitted")
             self.assertTrue(batch.batch_has_started)
-            received = self.server.batches_with_correlation_id(batch.name)
+            received = self.server.batches_with_correlation_id(
+                batch.phee_correlation_id
+            )
             self.assertEqual(len(received), 1)
             self.assertEqual(batch.external_batch_ref, received[0]["batch_id"])
             headers = received[0]["headers"]
             self.assertEqual(headers["type"], "csv")
             self.assertEqual(headers["platform-tenantid"], "gorilla")
             self.assertEqual(headers["purpose"], "G2P Payment")
-            self.assertEqual(headers["filename"], f"ph_ee_{batch.name}.csv")
+            self.assertEqual(
+                headers["filename"], f"ph_ee_{batch.phee_correlation_id}.csv"
+            )
             self.assertNotIn("x-signature", headers)
             self.assertEqual(
                 [row["request_id"] for row in received[0]["rows"]],
@@ -46,14 +50,14 @@ class TestSend(PheeCommon):
         self._prepare()
         self.cycle.send_payment()
         batch = self._batches()
-        received = self.server.batches_with_correlation_id(batch.name)[0]
+        received = self.server.batches_with_correlation_id(batch.phee_correlation_id)[0]
         csv_text = batch._phee_csv_text()
         self.assertTrue(
             signer.verify(
                 received["headers"]["x-signature"],
                 csv_text,
                 self.public_key,
-                correlation_id=batch.name,
+                correlation_id=batch.phee_correlation_id,
                 tenant_id="gorilla",
             )
         )

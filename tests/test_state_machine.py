@@ -28,7 +28,7 @@ class TestStateMachine(PheeCommon):
             self.env, "phee_pm", "g2p_programs.g2p_program_manager"
         )
 
-    def _outcome(self, payment, phee_status, status):
+    def _transfer_outcome(self, payment, phee_status, status):
         return TransferOutcome(
             request_id=payment.name,
             phee_status=phee_status,
@@ -102,8 +102,8 @@ class TestStateMachine(PheeCommon):
         self.manager._phee_apply_outcomes(
             first | second,
             {
-                first.name: self._outcome(first, "EXCEPTION", "on_hold"),
-                second.name: self._outcome(second, "COMPLETED", "paid"),
+                first.name: self._transfer_outcome(first, "EXCEPTION", "on_hold"),
+                second.name: self._transfer_outcome(second, "COMPLETED", "paid"),
             },
         )
         self.assertEqual(first.phee_payment_state, "on_hold")
@@ -115,20 +115,22 @@ class TestStateMachine(PheeCommon):
         )
         self.assertTrue(second.status_is_final)
         self.manager._phee_apply_outcomes(
-            first, {first.name: self._outcome(first, "COMPLETED", "paid")}
+            first, {first.name: self._transfer_outcome(first, "COMPLETED", "paid")}
         )
         self.assertEqual(first.phee_payment_state, "paid")
         self.assertEqual(first.amount_paid, first.amount_issued)
         # A final payment is never moved again.
         changed = self.manager._phee_apply_outcomes(
-            first, {first.name: self._outcome(first, "FAILED", "failed")}
+            first, {first.name: self._transfer_outcome(first, "FAILED", "failed")}
         )
         self.assertEqual((changed, first.phee_payment_state), (0, "paid"))
 
     def test_unsettled_rows_without_dates_sync_without_error(self):
         self.cycle.send_payment()
         payments = self.batch.payment_ids
-        outcomes = {p.name: self._outcome(p, "IN_PROGRESS", "sent") for p in payments}
+        outcomes = {
+            p.name: self._transfer_outcome(p, "IN_PROGRESS", "sent") for p in payments
+        }
         self.assertEqual(self.manager._phee_apply_outcomes(payments, outcomes), 2)
         self.assertEqual(set(payments.mapped("phee_status")), {"IN_PROGRESS"})
         self.assertEqual(self.manager._phee_apply_outcomes(payments, outcomes), 0)

@@ -44,9 +44,8 @@ def _constant(name: str):
 def _table_edges() -> set[tuple[str, str, str]]:
     return {
         (source, edge, target)
-        for edge, (sources, targets) in _constant("BATCH_TRANSITIONS").items()
-        for source in sources
-        for target in targets
+        for edge, pairs in _constant("BATCH_TRANSITIONS").items()
+        for source, target in pairs
     }
 
 
