@@ -6,6 +6,7 @@ from . import (
     phee_bulk,
     phee_guard,
     phee_manager,
+    phee_manager_files,
     phee_manager_prepare,
     phee_manager_recovery,
     phee_manager_send,

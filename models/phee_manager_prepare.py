@@ -337,6 +337,11 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         """Split payable rows into batches: per tag, at most max_batch_size rows
         and a CSV file under PHEE's size limit.
 
+        PHEE fails every row of a file after the first with the same payee,
+        identifier type, amount and currency ("Duplicate transaction.", e.g. a
+        household sharing one phone): such rows go to different batches, the
+        n-th of each kind into the n-th round of batches.
+
         :return: [(tag_id, row positions, rendered CSV)] in batch order
         """
         if not self.create_batch:
@@ -349,12 +354,17 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
                 self.max_batch_size, tag_sizes.get(tag_id) or self.max_batch_size
             )
             positions = rows.index.to_numpy()
-            for start in range(0, len(positions), size):
-                chunk = positions[start : start + size]
-                result.extend(
-                    (int(tag_id), rows_, csv)
-                    for rows_, csv in self._phee_render_rows(csv_frame, chunk)
-                )
+            rounds = csv_render.duplicate_rounds(
+                csv_frame.iloc[positions], allow_decimal=self.allow_decimal_amounts
+            )
+            for round_ in range(int(rounds.max(initial=0)) + 1):
+                in_round = positions[rounds == round_]
+                for start in range(0, len(in_round), size):
+                    chunk = in_round[start : start + size]
+                    result.extend(
+                        (int(tag_id), rows_, csv)
+                        for rows_, csv in self._phee_render_rows(csv_frame, chunk)
+                    )
         return result
 
     def _phee_render_rows(self, csv_frame, positions):

@@ -148,12 +148,12 @@ class G2PPaymentHubEEManagerRecovery(models.Model):
             if not batch_id or batch_id in taken:
                 continue
             listed += 1
-            rows = client.batch_request_ids(batch_id, limit=len(ours) + 1)
+            rows = client.compare_batch_rows(batch_id, ours, limit=len(ours) + 1)
             named = str(listed_batch.get("requestFile") or "").endswith(filenames)
-            if rows <= ours and (rows or named):
+            if rows.only_ours or (named and rows.complete and not rows.foreign):
                 evidence.batch_id = batch_id
                 break
-            if rows & ours:
+            if rows.ours:
                 evidence.foreign_rows = batch_id
             if listed >= LISTED_BATCHES_COMPARED:
                 break
@@ -189,9 +189,11 @@ class G2PPaymentHubEEManagerRecovery(models.Model):
         return request_ids[::step][:REQUEST_IDS_LOOKED_UP]
 
     def _phee_rows_are_ours(self, batch, client, batch_id):
-        """A PHEE batch may be adopted only if every row it has is ours."""
-        rows = client.batch_request_ids(batch_id, limit=len(batch.payment_ids) + 1)
-        return rows <= set(batch.payment_ids.mapped("name"))
+        """A PHEE batch may be adopted only if every row it has is ours (it may
+        have none yet, before PHEE runs them)."""
+        ours = batch.payment_ids.mapped("name")
+        rows = client.compare_batch_rows(batch_id, ours, limit=len(ours) + 1)
+        return rows.complete and not rows.foreign
 
     def _phee_institution_id(self):
         """Registering institution the listing is filtered on, when set."""

@@ -130,6 +130,16 @@ class PheeCommon(TransactionCase):
     def _batches(self):
         return self.cycle.payment_batch_ids.sorted("id")
 
+    def _sync_until_settled(self, runs=6):
+        """Run the status cron until every batch of the cycle is final."""
+        for _run in range(runs):
+            self.env["g2p.payment.batch"]._cron_phee_status_sync()
+            if all(
+                b.phee_state in ("completed", "completed_failures")
+                for b in self._batches()
+            ):
+                return
+
     @staticmethod
     def _force(records, vals):
         """Write fields only the state machine writes (to set up a test)."""

@@ -71,7 +71,9 @@ class TestPrepare(PheeCommon):
         self.assertEqual(len(self._batches().payment_ids), 1)
 
     def test_decimal_amounts_pass_when_the_admin_allows_them(self):
-        self.manager.allow_decimal_amounts = True
+        self.manager.write(
+            {"allow_decimal_amounts": True, "phee_splits_batches": False}
+        )
         self.manager.make_csv_at_prepare = True
         self._entitlement(self._registrant("Frac", phone="27710009992"), 10.5)
         self._prepare()
