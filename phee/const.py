@@ -16,6 +16,11 @@ CSV_COLUMNS = (
 
 MAX_FILE_BYTES = 100_000  # bulk processor default `csv.size`
 
+# Largest amount written, counted in the unit it is written in (whole units, or
+# cents with decimal amounts): an exact integer in a float (below 2**53) and far
+# below the Long PHEE stores amounts in.
+MAX_AMOUNT = 10**15
+
 # Base64 of "client:" (OAuth client id "client", empty secret).
 DEFAULT_BASIC_AUTHORIZATION = "Basic Y2xpZW50Og=="
 

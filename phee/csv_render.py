@@ -2,7 +2,17 @@
 
 Rows are rendered in the canonical column order with no quoting at all: PHEE
 splits each line on plain commas, so values that would need quoting are
-rejected (identifiers) or sanitised (note) instead.
+rejected (identifiers) or sanitised (note) instead. Identifiers are also
+refused when a spreadsheet would read them as a formula or when they hold
+control or invisible characters.
+
+Decimal amounts (``allow_decimal=True``) are only for deployments whose bulk
+processor does not split batches: its splitting stage reads amounts as whole
+numbers (``Long.parseLong``), so a split batch with decimals fails.
+
+PHEE fails every row of a file after the first with the same payee and amount
+("Duplicate transaction."): ``render_csv`` refuses such files and
+``duplicate_rounds`` tells a caller how to spread those rows over files.
 
 Frames are pandas DataFrames, but the per-row work runs on plain lists: every
 check and transformation is computed once per distinct value (batch-wide
@@ -18,7 +28,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .const import CSV_COLUMNS, MAX_FILE_BYTES, PAYMENT_MODES
+from .const import CSV_COLUMNS, MAX_AMOUNT, MAX_FILE_BYTES, PAYMENT_MODES
 from .errors import PheeFileTooBigError, PheeValidationError, RowProblem
 
 HEADER = ",".join(CSV_COLUMNS)
@@ -33,11 +43,36 @@ _IDENTIFIERS = (
     "payee_identifier_type",
     "payee_identifier",
 )
+_CONTROL = r"\x00-\x1f\x7f-\x9f"  # C0 (tab, CR, LF, ...), DEL and C1
+# Invisible and direction-changing characters: soft hyphen, bidi marks,
+# embeddings, overrides and isolates, zero-width characters, word joiner, BOM.
+_INVISIBLE = r"\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff"
+_FORMULA_LEADS = ("=", "+", "-", "@")
+_CONTROL_RE = re.compile(f"[{_CONTROL}]")
+_INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
 _UNSAFE_IN_ID = re.compile(r"[,\"'\s]")  # commas, quotes and any whitespace
-_UNSAFE_IN_NOTE = re.compile(r"[,\"';\x00-\x1f\x7f]")  # includes \t \r \n
+# Printable ASCII but space, comma and quotes: what identifiers are made of.
+_SAFE_ASCII = bytes(c for c in range(0x21, 0x7F) if chr(c) not in ",\"'")
+_LEAD_AFTER_NUL = re.compile(r"\0[=+\-@]")
+_UNSAFE_IN_NOTE = re.compile(rf"[,\"';{_CONTROL}]")
 _WHITESPACE = re.compile(r"\s+")
 _FORMULA_LEAD = re.compile(r"^[=+\-@\s]+")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
+_CODES = {  # column: (test of a valid value, reason)
+    "payment_mode": (
+        lambda v: v.lower() in PAYMENT_MODES,
+        "is not a PHEE payment mode",
+    ),
+    "currency": (_CURRENCY.fullmatch, "is not a 3-letter currency code"),
+}
+_MISSING = "is missing"
+_AS_FORMULA = "which spreadsheets read as a formula"
+_DUPLICATE = (
+    "is paid the same amount in an earlier row of the file: PHEE would fail "
+    "this payment as a duplicate"
+)
+# PHEE's de-duplication key (DeDuplicationRoute), in the order it joins them.
+_DEDUP_KEY = ("payee_identifier", "payee_identifier_type", "amount", "currency")
 
 
 def _texts(values) -> list[str]:
@@ -62,12 +97,6 @@ def _map(values: list[str], fn) -> list[str]:
         return [fn(values[0])] * len(values)
     result = {value: fn(value) for value in distinct}
     return [result[value] for value in values]
-
-
-def _rows_with(values: list[str], bad_values: set) -> list[int]:
-    if not bad_values:
-        return []
-    return [row for row, value in enumerate(values) if value in bad_values]
 
 
 def _floats(values) -> np.ndarray:
@@ -142,57 +171,98 @@ class _Texts(dict):
 
 
 def _amount_checks(amount, allow_decimal: bool):
+    """Yield ``(failing rows mask, reason)``; a row fails one rule at most."""
     a = _floats(amount)
-    finite = np.isfinite(a)
-    yield "amount", ~finite, "is missing or not a number"
-    yield "amount", finite & (a <= 0), "must be greater than zero"
+    with np.errstate(all="ignore"):
+        units = a * 100 if allow_decimal else a  # the amount in the unit written
+        off = np.abs(units - np.rint(units))
+        # Float error of a * 100: 1 ulp at most for a two-decimal amount.
+        tolerance = np.maximum(1e-6, 2 * np.spacing(np.abs(units)))
+    rules = [
+        (~np.isfinite(a), "is missing or not a number"),
+        (a <= 0, "must be greater than zero"),
+        (units > MAX_AMOUNT, "is too large for PHEE"),
+    ]
     if allow_decimal:
-        cents = a * 100
-        extra = finite & (np.abs(cents - np.rint(cents)) > 1e-6)
-        yield "amount", extra, "has more than 2 decimal places"
+        rules.append((np.rint(units) < 1, "must be at least 0.01"))
+        rules.append((off > tolerance, "has more than 2 decimal places"))
     else:
-        yield "amount", finite & (a != np.floor(a)), "must be a whole number"
+        rules.append((off > 0, "must be a whole number"))
+    left = np.ones(len(a), dtype=bool)
+    for mask, reason in rules:
+        yield mask & left, reason
+        left &= ~mask
 
 
-def _blank_and_unsafe(uniques: set) -> tuple[set, set]:
-    """Blank values, and non-blank values with a comma, quote or whitespace."""
-    # One scan of every value at once ("\0" is not unsafe) settles the usual case.
-    if not _UNSAFE_IN_ID.search("\0".join(uniques)):
-        return uniques & {""}, set()
-    blank = {v for v in uniques if not v.strip()}
-    return blank, {v for v in uniques - blank if _UNSAFE_IN_ID.search(v)}
+def _refusal(value: str) -> str | None:
+    """Why an identifier cannot be written as is, or None."""
+    text = value.strip()
+    if not text:
+        return _MISSING
+    if _CONTROL_RE.search(value):
+        return "contains a line break, tab or other control character"
+    if _INVISIBLE_RE.search(value):
+        return "contains an invisible or direction-changing character"
+    if text[0] == "+":
+        return f"starts with +, {_AS_FORMULA}: store phone numbers as digits only"
+    if text.startswith(_FORMULA_LEADS):
+        return f"starts with {text[0]}, {_AS_FORMULA}"
+    if _UNSAFE_IN_ID.search(value):
+        return "contains a comma, quote or whitespace"
+    return None
+
+
+def _refusals(uniques: set) -> dict[str, str]:
+    """Reason for every distinct identifier that cannot be written as is."""
+    # One pass over every value at once settles the usual case: NUL-separated
+    # printable ASCII with no lead-in (a NUL inside a value is one NUL too many).
+    joined = "\0" + "\0".join(uniques)
+    if (
+        joined.isascii()
+        and len(joined.encode().translate(None, _SAFE_ASCII)) == len(uniques)
+        and not _LEAD_AFTER_NUL.search(joined)
+    ):
+        return {"": _MISSING} if "" in uniques else {}
+    return {value: reason for value in uniques if (reason := _refusal(value))}
+
+
+def _value_reasons(field: str, uniques: set) -> dict[str, str]:
+    """Reason for every refused distinct value of ``field``."""
+    reasons = _refusals(uniques)
+    if field in _CODES:  # a blank code gets the code's own reason
+        valid, reason = _CODES[field]
+        reasons = {v: r for v, r in reasons.items() if r != _MISSING}
+        reasons.update((v, reason) for v in uniques - reasons.keys() if not valid(v))
+    return reasons
+
+
+def _rows_by_reason(values: list[str], reasons: dict) -> dict[str, list[int]]:
+    grouped = {}
+    if reasons:
+        for row, value in enumerate(values):
+            if value in reasons:
+                grouped.setdefault(reasons[value], []).append(row)
+    return grouped
 
 
 def _checks(texts: _Texts, allow_decimal: bool):
     """Yield ``(field, failing rows, reason)`` for every rule."""
-    distinct = {}
-    for field in _IDENTIFIERS:
+    for field in (*_IDENTIFIERS, *_CODES):
         values = texts[field]
-        distinct[field] = uniques = set(values)
-        blank, unsafe = _blank_and_unsafe(uniques)
-        yield field, _rows_with(values, blank), "is missing"
-        yield field, _rows_with(values, unsafe), "contains a comma, quote or whitespace"
-    rids = texts["request_id"]
-    duplicated = []
-    if len(distinct["request_id"]) < len(rids):
-        seen = set()
-        for row, rid in enumerate(rids):
-            if rid in seen and rid != "":
-                duplicated.append(row)
-            seen.add(rid)
-    yield "request_id", duplicated, "is used twice in the batch"
-    modes = texts["payment_mode"]
-    bad_modes = {v for v in set(modes) if v.lower() not in PAYMENT_MODES}
-    yield "payment_mode", _rows_with(modes, bad_modes), "is not a PHEE payment mode"
-    currencies = texts["currency"]
-    bad_currencies = {v for v in set(currencies) if not _CURRENCY.fullmatch(v)}
-    yield (
-        "currency",
-        _rows_with(currencies, bad_currencies),
-        "is not a 3-letter currency code",
-    )
-    for field, mask, reason in _amount_checks(texts.df["amount"], allow_decimal):
-        yield field, np.flatnonzero(mask).tolist(), reason
+        uniques = set(values)
+        reasons = _value_reasons(field, uniques)
+        for reason, rows in _rows_by_reason(values, reasons).items():
+            yield field, rows, reason
+        if field == "request_id" and len(uniques) < len(values):
+            seen = set()
+            duplicated = []
+            for row, rid in enumerate(values):
+                if rid in seen and rid != "":
+                    duplicated.append(row)
+                seen.add(rid)
+            yield field, duplicated, "is used twice in the batch"
+    for mask, reason in _amount_checks(texts.df["amount"], allow_decimal):
+        yield "amount", np.flatnonzero(mask).tolist(), reason
 
 
 def _find_problems(texts: _Texts, n: int, allow_decimal: bool) -> list[RowProblem]:
@@ -215,28 +285,33 @@ def find_problems(df: pd.DataFrame, *, allow_decimal: bool = False) -> list[RowP
     Rows are positional. A batch-wide column (payment mode, payer fields,
     currency) that is wrong on every row is reported once with ``row=-1``.
     Blank payer fields are problems (budget-account mode is not supported).
+    Pass ``allow_decimal=True`` only when PHEE does not split batches (see the
+    module docstring). Rows PHEE would take as duplicates are not problems
+    here: they can be paid in separate files (``duplicate_rounds``).
     """
     return _find_problems(_Texts(df), len(df), allow_decimal)
 
 
 def _sanitize(text: str) -> str:
+    text = _INVISIBLE_RE.sub("", text)
     text = _WHITESPACE.sub(" ", _UNSAFE_IN_NOTE.sub(" ", text))
     return _FORMULA_LEAD.sub("", text).strip()
 
 
 def sanitize_text(series) -> pd.Series:
-    """Make free text CSV-safe: no separators, quotes, control characters or
-    leading formula characters (= + - @); whitespace collapsed."""
+    """Make free text CSV-safe: no separators, quotes, control or invisible
+    characters or leading formula characters (= + - @); whitespace collapsed."""
     return pd.Series(_map(_texts(series), _sanitize), dtype=object)
 
 
 def _format_amount(value: float, allow_decimal: bool) -> str:
     """One amount as text (rounding half to even, like ``numpy.rint``)."""
-    if not math.isfinite(value):
+    scaled = value * 100 if allow_decimal else value
+    if not math.isfinite(scaled):
         return ""
     if not allow_decimal:
         return str(round(value))
-    cents = round(value * 100)
+    cents = round(scaled)
     sign = "-" if cents < 0 else ""
     units, frac = divmod(abs(cents), 100)
     frac = f"{frac:02d}".rstrip("0")
@@ -256,22 +331,58 @@ def format_amounts(series, allow_decimal: bool = False) -> pd.Series:
     return pd.Series(_amount_texts(values, allow_decimal), dtype=object)
 
 
-def _render_lines(texts: _Texts, allow_decimal: bool) -> list[str]:
-    """Rendered data lines (no line terminator); ``id`` renumbered from 0."""
+def _render_columns(texts: _Texts, allow_decimal: bool) -> dict[str, list[str]]:
+    """Rendered texts of every column; ``id`` renumbered from 0."""
     df = texts.df
-    columns = [
-        list(map(str, range(len(df)))),
-        texts["request_id"],
-        _map(texts["payment_mode"], str.lower),
-        texts["payer_identifier_type"],
-        texts["payer_identifier"],
-        texts["payee_identifier_type"],
-        texts["payee_identifier"],
+    return {
+        "id": list(map(str, range(len(df)))),
+        "request_id": texts["request_id"],
+        "payment_mode": _map(texts["payment_mode"], str.lower),
+        "payer_identifier_type": texts["payer_identifier_type"],
+        "payer_identifier": texts["payer_identifier"],
+        "payee_identifier_type": texts["payee_identifier_type"],
+        "payee_identifier": texts["payee_identifier"],
+        "amount": _amount_texts(df["amount"], allow_decimal),
+        "currency": _map(texts["currency"], str.upper),
+        "note": _map(texts["note"], _sanitize),
+    }
+
+
+def _lines(columns: dict[str, list[str]]) -> list[str]:
+    """Data lines, without line terminator."""
+    return list(map(",".join, zip(*columns.values(), strict=True)))
+
+
+def _rounds(*key_columns: list[str]) -> np.ndarray:
+    """Occurrence index of each row's key: 0 for the first row with it, 1, ..."""
+    # PHEE's key is the values concatenated, with no separator.
+    keys = list(map("".join, zip(*key_columns, strict=True)))
+    if len(set(keys)) == len(keys):
+        return np.zeros(len(keys), dtype=np.int64)
+    series = pd.Series(keys, dtype=object)
+    return series.groupby(series, sort=False).cumcount().to_numpy()
+
+
+def duplicate_rounds(df: pd.DataFrame, allow_decimal: bool = False) -> np.ndarray:
+    """For each row, how many earlier rows PHEE would take for the same payment
+    (same payee identifier and type, rendered amount and currency): 0 for the
+    first row with its key, 1 for the second, ...
+
+    Rows of one round never share a key, so files that each hold rows of a
+    single round are never refused by ``render_csv`` for duplicates.
+    """
+    texts = _Texts(df)
+    return _rounds(
+        list(map(str.strip, texts["payee_identifier"])),
+        _map(texts["payee_identifier_type"], str.strip),
         _amount_texts(df["amount"], allow_decimal),
-        _map(texts["currency"], str.upper),
-        _map(texts["note"], _sanitize),
-    ]
-    return list(map(",".join, zip(*columns, strict=True)))
+        _map(texts["currency"], lambda v: v.strip().upper()),
+    )
+
+
+def duplicate_rows(df: pd.DataFrame, allow_decimal: bool = False) -> list[int]:
+    """Positions of the rows PHEE would fail as "Duplicate transaction."."""
+    return np.flatnonzero(duplicate_rounds(df, allow_decimal)).tolist()
 
 
 def _utf8_len(text: str) -> int:
@@ -283,13 +394,22 @@ def render_csv(
 ) -> str:
     """Validate and render the batch file: header + rows joined by LF, no final LF.
 
-    Raises PheeValidationError (with every problem) or PheeFileTooBigError.
+    Raises PheeValidationError (with every problem of ``find_problems``, or
+    else every row PHEE would fail as a duplicate) or PheeFileTooBigError.
+    Pass ``allow_decimal=True`` only when PHEE does not split batches.
     """
     texts = _Texts(df)
     problems = _find_problems(texts, len(df), allow_decimal)
     if problems:
         raise PheeValidationError(problems)
-    text = "\n".join([HEADER, *_render_lines(texts, allow_decimal)])
+    columns = _render_columns(texts, allow_decimal)
+    repeated = np.flatnonzero(_rounds(*(columns[c] for c in _DEDUP_KEY))).tolist()
+    if repeated:
+        refs = texts["request_id"]
+        raise PheeValidationError(
+            [RowProblem(r, refs[r], "payee_identifier", _DUPLICATE) for r in repeated]
+        )
+    text = "\n".join([HEADER, *_lines(columns)])
     size = _utf8_len(text)
     if size > max_bytes:
         raise PheeFileTooBigError(size, max_bytes)
@@ -298,7 +418,7 @@ def render_csv(
 
 def row_byte_sizes(df: pd.DataFrame, allow_decimal: bool = False) -> np.ndarray:
     """UTF-8 bytes each rendered row takes in ``render_csv(df)``, its LF included."""
-    lines = _render_lines(_Texts(df), allow_decimal)
+    lines = _lines(_render_columns(_Texts(df), allow_decimal))
     return np.fromiter(map(_utf8_len, lines), dtype=np.int64, count=len(lines)) + 1
 
 
