@@ -27,6 +27,7 @@ GUARDED_FIELDS = (
     "phee_status",
     "phee_transaction_id",
     "phee_failure_reason",
+    "phee_failure_code",
 )
 
 
@@ -63,6 +64,12 @@ class G2PPayment(models.Model):
     )
     phee_transaction_id = fields.Char("PHEE Transaction ID", readonly=True, copy=False)
     phee_failure_reason = fields.Char("Failure Reason", readonly=True, copy=False)
+    phee_failure_code = fields.Char(
+        "PHEE Error Code",
+        readonly=True,
+        copy=False,
+        help="PHEE's own code for the failure, e.g. Mojaloop 3204.",
+    )
 
     def init(self):
         """At most one live (not failed) PHEE payment per entitlement, whoever

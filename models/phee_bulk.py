@@ -39,6 +39,7 @@ PLAIN_COLUMNS = frozenset(
         "phee_status",
         "phee_transaction_id",
         "phee_failure_reason",
+        "phee_failure_code",
     }
 )
 # Stored computed columns: (their dependencies, the SQL computing them from the

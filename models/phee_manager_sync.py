@@ -10,7 +10,7 @@ from odoo.tools.misc import format_amount
 from ..phee import PheeError, PheeResponseError, match_transfers
 from .phee_bulk import write_columns
 from .phee_guard import by_state_machine
-from .phee_states import FINAL_PAYMENT_STATES, FINAL_STATES, OPEN_STATES
+from .phee_states import FINAL_STATES, OPEN_STATES
 from .phee_states import PAYMENT_STATE_FIELDS as STATE_FIELDS
 from .phee_utils import commit_unless_testing
 
@@ -21,16 +21,6 @@ DETAIL_PAGE_SIZE = 1000
 RECHECK_INTERVAL = timedelta(minutes=30)
 RECHECKED_STATES = ("uncertain", "legacy")
 MISSING_LOOKUP_LIMIT = 50
-# Payment fields the status sync writes: the PHEE state and what it decides,
-# what PHEE said, and for a final state the money.
-STATE_COLUMNS = ("phee_payment_state", "state", "status", "status_is_final")
-REPORT_COLUMNS = ("phee_status", "phee_transaction_id")
-FINAL_COLUMNS = (
-    "status_datetime",
-    "amount_paid",
-    "payment_datetime",
-    "phee_failure_reason",
-)
 
 
 class G2PPaymentHubEEManagerSync(models.Model):
@@ -192,65 +182,104 @@ class G2PPaymentHubEEManagerSync(models.Model):
                 outcomes.update(match_transfers([request_id], [transfer]))
 
     def _phee_apply_outcomes(self, payments, outcomes):
-        """Write PHEE outcomes onto payments, in one statement per kind of
-        change; unchanged payments are left alone, so re-applying the same
+        """Write PHEE outcomes onto payments, one statement per set of columns
+        changed; unchanged payments are left alone, so re-applying the same
         status changes nothing.
 
         :return: number of payments changed
         """
         now = fields.Datetime.now()
         known = dict(payments._fields["phee_status"].selection)
-        final, moving = {}, {}
+        groups = {}
         for payment in payments:
             outcome = outcomes.get(payment.name)
             if not outcome or payment.status_is_final:
                 continue
-            state = outcome.status or payment.phee_payment_state or "sent"
-            phee_status = (
-                outcome.phee_status if outcome.phee_status in known else "UNKNOWN"
+            vals = self._phee_outcome_values(payment, outcome, known, now)
+            if any(payment[fname] != value for fname, value in vals.items()):
+                groups.setdefault(tuple(vals), []).append((payment.id, vals))
+        for columns, rows in groups.items():
+            write_columns(
+                by_state_machine(payments.browse([pid for pid, _vals in rows])),
+                {c: [vals[c] for _pid, vals in rows] for c in columns},
             )
-            report = (phee_status, outcome.transaction_id or False)
-            if state in FINAL_PAYMENT_STATES:
-                final[payment] = (
-                    state,
-                    *report,
-                    *self._phee_money(payment, outcome, now),
-                )
-            elif (state, *report) != (
-                payment.phee_payment_state,
-                payment.phee_status,
-                payment.phee_transaction_id,
-            ):
-                moving[payment] = (state, *report)
-        for rows, columns in (
-            (final, STATE_COLUMNS + REPORT_COLUMNS + FINAL_COLUMNS),
-            (moving, STATE_COLUMNS + REPORT_COLUMNS),
-        ):
-            if rows:
-                values = [
-                    (state, *STATE_FIELDS[state], *rest)
-                    for state, *rest in rows.values()
-                ]
-                write_columns(
-                    by_state_machine(payments.browse([p.id for p in rows])),
-                    dict(zip(columns, zip(*values, strict=True), strict=True)),
-                )
-        return len(final) + len(moving)
+        return sum(map(len, groups.values()))
 
-    def _phee_money(self, payment, outcome, now):
-        """(status time, amount paid, payment time, reason) of a final outcome."""
-        if outcome.status == "paid":
-            amount = outcome.amount
-            return (
-                now,
-                float(amount) if amount is not None else payment.amount_issued,
-                outcome.completed_at or now,
-                False,
+    def _phee_outcome_values(self, payment, outcome, known, now):
+        """The payment's field values for what PHEE says of its transfer."""
+        state = outcome.status or payment.phee_payment_state or "sent"
+        vals = {
+            "phee_status": outcome.phee_status
+            if outcome.phee_status in known
+            else "UNKNOWN",
+            "phee_transaction_id": outcome.transaction_id or False,
+        }
+        if state == "paid":
+            mismatch = self._phee_mismatch(payment, outcome)
+            if mismatch:
+                state = "needs_attention"
+                vals["phee_failure_reason"] = mismatch
+            else:
+                amount = outcome.amount
+                vals.update(
+                    status_datetime=now,
+                    amount_paid=payment.amount_issued
+                    if amount is None
+                    else float(amount),
+                    payment_datetime=outcome.completed_at or now,
+                    phee_failure_reason=False,
+                    phee_failure_code=False,
+                )
+        elif state == "failed":
+            vals.update(
+                status_datetime=now,
+                amount_paid=0.0,
+                payment_datetime=False,
+                phee_failure_reason=outcome.reason
+                or _("PHEE reported %(status)s", status=outcome.phee_status),
+                phee_failure_code=outcome.reason_code or False,
             )
-        reason = outcome.reason or _(
-            "PHEE reported %(status)s", status=outcome.phee_status
+        upstream_state, status, final = STATE_FIELDS[state]
+        vals.update(
+            phee_payment_state=state,
+            state=upstream_state,
+            status=status,
+            status_is_final=final,
         )
-        return now, 0.0, False, reason
+        return vals
+
+    def _phee_mismatch(self, payment, outcome):
+        """Why a transfer PHEE completed is not the payment that was sent (amount,
+        currency or payee), with both values; False when it is."""
+        currency = payment.currency_id
+        sent = (
+            payment.amount_issued,
+            currency.name or "",
+            payment.account_number or "",
+        )
+        reported = (
+            float(outcome.amount) if outcome.amount is not None else sent[0],
+            (outcome.currency or sent[1]).strip().upper(),
+            (outcome.payee_party_id or sent[2]).strip(),
+        )
+        same_amount = (
+            currency.compare_amounts(sent[0], reported[0]) == 0
+            if currency
+            else abs(sent[0] - reported[0]) < 0.005
+        )
+        if same_amount and reported[1:] == (sent[1].upper(), sent[2]):
+            return False
+        return _(
+            "PHEE completed %(reported_amount)s %(reported_currency)s to "
+            "%(reported_payee)s, but %(amount)s %(currency)s to %(payee)s was sent. "
+            "Not recorded as paid: check with PHEE's operators.",
+            reported_amount=reported[0],
+            reported_currency=reported[1],
+            reported_payee=reported[2],
+            amount=sent[0],
+            currency=sent[1],
+            payee=sent[2],
+        )
 
     def _phee_check_cycles_done(self, cycles):
         """Tell each cycle whose PHEE batches are all complete (once, when the last

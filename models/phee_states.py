@@ -152,6 +152,7 @@ PAYMENT_STATES = [
     ("held_back", "Held back"),
     ("sent", "Sent"),
     ("on_hold", "On hold at PHEE"),
+    ("needs_attention", "Needs attention"),
     ("paid", "Paid"),
     ("failed", "Failed"),
 ]
@@ -160,6 +161,7 @@ PAYMENT_STATE_FIELDS = {
     "held_back": ("issued", "failed", True),
     "sent": ("sent", False, False),
     "on_hold": ("sent", False, False),
+    "needs_attention": ("sent", False, False),
     "paid": ("reconciled", "paid", True),
     "failed": ("reconciled", "failed", True),
 }

@@ -127,6 +127,9 @@ class PheeCommon(TransactionCase):
         self.addCleanup(self.server.stop)
         self.manager.write(self.server.endpoints())
 
+    def _payments(self):
+        return self.env["g2p.payment"].search([("cycle_id", "=", self.cycle.id)])
+
     def _batches(self):
         return self.cycle.payment_batch_ids.sorted("id")
 

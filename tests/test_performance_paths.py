@@ -21,7 +21,8 @@ from ..models.phee_payee import PayeeResolver
 from .common import PheeCommon
 
 PREPARE_LOGGER = "odoo.addons.g2p_payment_phee.models.phee_manager_prepare"
-IGNORED_COLUMNS = ("id", "name", "create_date", "write_date")
+# Fresh per run: ids, payment references, PHEE batch references, audit dates.
+IGNORED_COLUMNS = ("id", "name", "phee_correlation_id", "create_date", "write_date")
 
 
 def _orm_only():

@@ -23,9 +23,9 @@ class TestFilesPheeProcesses(PheeCommon):
             ]
             self.assertEqual(len(keys), len(set(keys)), received["csv"])
         self._sync_until_settled()
-        reasons = set(self.cycle.payment_ids.mapped("phee_failure_reason"))
+        reasons = set(self._payments().mapped("phee_failure_reason"))
         self.assertNotIn("Duplicate transaction.", reasons)
-        self.assertEqual(set(self.cycle.payment_ids.mapped("status")), {"paid"})
+        self.assertEqual(set(self._payments().mapped("status")), {"paid"})
 
     def test_decimal_amounts_are_refused_while_phee_splits_batches(self):
         with self.assertRaisesRegex(ValidationError, "sub-batches"):
