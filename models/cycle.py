@@ -15,9 +15,29 @@ class G2PCycle(models.Model):
     phee_open_batch_count = fields.Integer(compute="_compute_phee_summary")
     phee_paid_count = fields.Integer("Paid", compute="_compute_phee_summary")
     phee_failed_count = fields.Integer("Failed", compute="_compute_phee_summary")
+    phee_refused_count = fields.Integer(
+        "Refused by PHEE", compute="_compute_phee_summary"
+    )
+    phee_held_back_count = fields.Integer(
+        "Held Back",
+        compute="_compute_phee_summary",
+        help="Not sent: the registrant's data cannot be paid (see the reasons).",
+    )
+    phee_on_hold_count = fields.Integer(
+        "On Hold at PHEE",
+        compute="_compute_phee_summary",
+        help="An incident at PHEE that its operators can resolve: never retried.",
+    )
+    phee_attention_count = fields.Integer(
+        "Payments Needing Attention", compute="_compute_phee_summary"
+    )
     phee_pending_count = fields.Integer("Pending", compute="_compute_phee_summary")
-    phee_paid_amount = fields.Float("Paid Amount", compute="_compute_phee_summary")
-    phee_failed_amount = fields.Float("Failed Amount", compute="_compute_phee_summary")
+    phee_paid_amount = fields.Monetary(
+        "Paid Amount", compute="_compute_phee_summary", currency_field="currency_id"
+    )
+    phee_failed_amount = fields.Monetary(
+        "Failed Amount", compute="_compute_phee_summary", currency_field="currency_id"
+    )
     phee_sendable_batch_count = fields.Integer(compute="_compute_phee_summary")
     phee_issuable_count = fields.Integer(
         "Entitlements to Pay", compute="_compute_phee_issuable_count"
@@ -31,27 +51,32 @@ class G2PCycle(models.Model):
     def _compute_phee_summary(self):
         groups = self.env["g2p.payment"]._read_group(
             [("cycle_id", "in", self.ids)],
-            ["cycle_id", "status"],
+            ["cycle_id", "phee_payment_state"],
             ["__count", "amount_issued:sum", "amount_paid:sum"],
         )
         stats = {}
-        for cycle, status, count, issued, paid in groups:
-            stats[(cycle.id, status)] = (count, issued, paid)
+        for cycle, state, count, issued, paid in groups:
+            stats[(cycle.id, state)] = (count, issued, paid)
         for cycle in self:
             batches = cycle.payment_batch_ids.filtered("phee_state")
-            paid = stats.get((cycle.id, "paid"), (0, 0.0, 0.0))
-            failed = stats.get((cycle.id, "failed"), (0, 0.0, 0.0))
-            pending = stats.get((cycle.id, False), (0, 0.0, 0.0))
+
+            def of(*states, cycle=cycle):
+                rows = [stats.get((cycle.id, s), (0, 0.0, 0.0)) for s in states]
+                return tuple(map(sum, zip(*rows, strict=True)))
+
             cycle.phee_batch_count = len(batches)
             cycle.phee_sendable_batch_count = len(
                 cycle.payment_batch_ids.filtered("phee_can_send")
             )
             cycle.phee_open_batch_count = len(batches.filtered("phee_is_open"))
-            cycle.phee_paid_count = paid[0]
-            cycle.phee_paid_amount = paid[2]
-            cycle.phee_failed_count = failed[0]
-            cycle.phee_failed_amount = failed[1]
-            cycle.phee_pending_count = pending[0]
+            cycle.phee_paid_count, _issued, cycle.phee_paid_amount = of("paid")
+            cycle.phee_refused_count = of("failed")[0]
+            cycle.phee_held_back_count = of("held_back")[0]
+            failed = of("failed", "held_back")
+            cycle.phee_failed_count, cycle.phee_failed_amount = failed[:2]
+            cycle.phee_on_hold_count = of("on_hold")[0]
+            cycle.phee_attention_count = of("needs_attention")[0]
+            cycle.phee_pending_count = of("issued", "sent", False)[0]
 
     def _compute_phee_issuable_count(self):
         """Approved entitlements without a payment that did not fail."""
@@ -118,5 +143,5 @@ class G2PCycle(models.Model):
                 (False, "form"),
             ],
             "domain": [("cycle_id", "=", self.id), ("status", "=", "failed")],
-            "context": {"create": False},
+            "context": {"create": False, "group_by": ["phee_failure_reason"]},
         }
