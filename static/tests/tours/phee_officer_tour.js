@@ -107,16 +107,16 @@ registry.category("web_tour.tours").add("g2p_payment_phee_officer_tour", {
             trigger: 'button[name="action_phee_open_failed_payments"]',
         },
         check(
-            '.o_list_view .o_data_row:contains("registrant has no Phone")',
-            "Held-back payment with its reason",
+            '.o_list_view .o_group_name:contains("registrant has no Phone (1)")',
+            "Held-back payment, grouped under its reason",
         ),
         check(
-            '.o_list_view .o_data_row:contains("Payee account not found")',
-            "Payment refused by PHEE with its reason",
+            '.o_list_view .o_group_name:contains("Payee account not found (1)")',
+            "Payment refused by PHEE, grouped under its reason",
         ),
         check(
-            ".o_list_view .o_data_row:eq(1):not(:has(~ .o_data_row))",
-            "Exactly two failed payments",
+            ".o_list_view .o_group_header:eq(1):not(:has(~ .o_group_header))",
+            "Exactly two reasons",
         ),
         { content: "Back to the cycle", trigger: ".o_back_button" },
         // Retry: new payments for the failed entitlements, in a new batch.
