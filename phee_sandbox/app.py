@@ -24,6 +24,7 @@ from .http import (
     spring_error,
     unauthorized,
 )
+from .java import zone
 from .jws import load_tenant_key
 from .ops import OpsRoutes
 from .state import ServerState
@@ -45,22 +46,100 @@ _ROUTES = (
 )
 
 
+# Today's lenient behaviour (before the sandbox followed stock PHEE): see
+# ``PheeServer.lenient``.
+LENIENT = {
+    "keep_correlation_id": True,
+    "sub_batch_size": 0,
+    "error_format": "text",
+}
+
+
+def _tenant_keys(keys) -> dict:
+    """``{tenant in lower case or "default": (public numbers, text)}``."""
+    if not keys:
+        return {}
+    if isinstance(keys, (str, bytes)):
+        keys = {"default": keys}
+    result = {}
+    for tenant, text in dict(keys).items():
+        shown = text.decode("ascii", "replace") if isinstance(text, bytes) else text
+        result[str(tenant).lower()] = (load_tenant_key(text), shown)
+    return result
+
+
 class PheeServer(BulkRoutes, OpsRoutes):
     """Local PHEE (bulk processor + operations app) on a background thread.
 
-    :param tenants: tenants whose workflow is deployed; others get 412/500.
-    :param require_auth: ops ``/api/v1/**`` needs a Bearer token.
-    :param public_key_pem: public key or certificate, PEM or bare Base64 DER;
-        enables JWS checks (``ValueError`` if unusable).
-    :param import_delay_polls: ops calls about a batch answered "does not exist".
-    :param settle_polls: ops calls after the import that still see IN_PROGRESS.
-    :param page_size_cap: largest page the detail endpoint returns.
+    By default it behaves like a stock PHEE deployment (the class and module
+    docstrings name the PHEE source of each behaviour):
+
+    - JWS is required (``jws=True``, connector-common ``security.jws.enable``):
+      a submission without a valid ``X-SIGNATURE``, or to a tenant with no
+      public key here, gets 400 ``InvalidPublicKeyConfigured``; a signature of
+      other content 400 ``InvalidJsonWebSignature``;
+    - once imported, a batch's ``correlationId`` (listing, BatchDTO, callback)
+      is the authorization job's key, a long number, not the X-CorrelationID;
+    - more than ``sub_batch_size`` (5) rows after de-duplication are split into
+      sub-batches: their transfers carry the sub-batch ids, the batch table has
+      a parent row and one row per sub-batch, ``/batch/detail`` with
+      ``status=ALL`` lists the sub-batches' transfers only (not duplicates
+      stored under the parent) and a status filter looks at the parent id only;
+    - a failed row's errorInformation is the JSON text of the nested Mojaloop
+      shape; ``/api/v1/transfers`` returns null for it;
+    - in-file duplicates (same payee, type, amount, currency) are FAILED rows
+      ``Duplicate transaction.`` under the parent id;
+    - ops calls without ``Platform-TenantId`` get 500 with no body; the 202's
+      PollingPath is not a served route; a summary reads ``Failed`` while
+      transfers are ongoing.
+
+    Options (keyword only, defaults in brackets):
+
+    :param tenants: tenants whose workflow is deployed; others get 412/500
+        [``("gorilla",)``].
+    :param require_auth: ops ``/api/v1/**`` needs a Bearer token [False, as the
+        ops app's ``rest.authorization.enabled``].
+    :param username, password: the ops app user [``mifos``/``password``].
+    :param jws: check ``X-SIGNATURE`` on submissions [True].
+    :param public_key_pem: the tenants' public key or certificate (PEM or bare
+        Base64 DER), or a mapping tenant -> key (``"default"`` for the others)
+        [None: no key, so every signed submission is refused]. ``ValueError``
+        if unusable.
+    :param keep_correlation_id: keep the X-CorrelationID as the batch's
+        ``correlationId`` (as with the processor's authorization off) [False].
+    :param sub_batch_size: rows per sub-batch; 0 = never split [5].
+    :param error_format: ``mojaloop`` (nested JSON text) or ``text`` (plain
+        reason) for failed rows' errorInformation [``mojaloop``].
+    :param fail_payee_suffixes: payee identifiers ending so fail, party not
+        found [``("999",)``].
+    :param exception_payee_suffixes: payees ending so show EXCEPTION (an open
+        incident) for ``exception_polls`` ops calls, then COMPLETED [()].
+    :param exception_polls: how many ops calls see EXCEPTION [3].
+    :param stuck_payee_suffixes: payees ending so stay IN_PROGRESS forever,
+        without completedAt, so the batch keeps ``ongoing > 0`` [()].
+    :param never_start: batches answered 202 whose workflow never starts (404
+        forever, never listed): None, an int N (the Nth accepted submission),
+        a correlation id or collection of them, or a callable taking the
+        correlation id [None].
+    :param interface_timezone: the ops app's ``interface.timezone``, in which
+        ``dateFrom``/``dateTo`` are read [``Asia/Kolkata``].
+    :param token_ttl: access token lifetime in seconds [600].
+    :param import_delay_polls: ops calls about a batch answered "does not
+        exist" before the importer has it [0].
+    :param settle_polls: ops calls after the import that still see IN_PROGRESS
+        [1].
+    :param page_size_cap: largest page the detail endpoint returns [None].
     :param id_field: where transfers carry ``request_id``: ``client``
-        (clientCorrelationId), ``transaction`` (transactionId) or ``alternate``.
-    :param fail_payee_suffixes: payee identifiers ending so fail (not found).
-    :param send_callbacks: POST the §4.5 callback to loopback X-CallbackURLs.
+        (clientCorrelationId), ``transaction`` (transactionId) or
+        ``alternate`` [``client``].
+    :param csv_max_bytes: the processor's ``csv.size`` [100000].
+    :param send_callbacks: POST the callback to loopback X-CallbackURLs [False].
     :param channel_dedup: mojaloop rows reusing a request_id of an earlier batch
-        of the tenant get no transfer (the channel rejects the X-CorrelationID).
+        of the tenant get no transfer (the channel rejects the X-CorrelationID)
+        [False].
+    :param max_sleep: longest injected hang, seconds [30].
+
+    ``PheeServer.lenient(**kw)`` gives the sandbox's earlier behaviour.
     """
 
     def __init__(
@@ -72,13 +151,22 @@ class PheeServer(BulkRoutes, OpsRoutes):
         require_auth=False,
         username="mifos",
         password="password",
+        jws=True,
         public_key_pem=None,
+        keep_correlation_id=False,
+        sub_batch_size=5,
+        error_format="mojaloop",
+        fail_payee_suffixes=("999",),
+        exception_payee_suffixes=(),
+        exception_polls=3,
+        stuck_payee_suffixes=(),
+        never_start=None,
+        interface_timezone="Asia/Kolkata",
         token_ttl=600,
         import_delay_polls=0,
         settle_polls=1,
         page_size_cap=None,
         id_field="client",
-        fail_payee_suffixes=("999",),
         csv_max_bytes=100_000,
         send_callbacks=False,
         channel_dedup=False,
@@ -88,9 +176,9 @@ class PheeServer(BulkRoutes, OpsRoutes):
         self.tenants = frozenset(tenants)
         self.require_auth = require_auth
         self._credentials = (username, password)
-        self._public_numbers = None
-        if public_key_pem:
-            self._public_numbers = load_tenant_key(public_key_pem)
+        self.jws = jws
+        self._tenant_keys = _tenant_keys(public_key_pem)
+        self.interface_tz = zone(interface_timezone)
         self.page_size_cap = page_size_cap
         self.csv_max_bytes = csv_max_bytes
         self.send_callbacks = send_callbacks
@@ -103,10 +191,36 @@ class PheeServer(BulkRoutes, OpsRoutes):
             token_ttl=token_ttl,
             queue_callbacks=send_callbacks,
             channel_dedup=channel_dedup,
+            keep_correlation_id=keep_correlation_id,
+            sub_batch_size=sub_batch_size,
+            error_format=error_format,
+            exception_payee_suffixes=exception_payee_suffixes,
+            exception_polls=exception_polls,
+            stuck_payee_suffixes=stuck_payee_suffixes,
+            never_start=never_start,
         )
         self._stopping = threading.Event()
         self._httpd: LocalHTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    def lenient(cls, host="127.0.0.1", port=0, **kw) -> PheeServer:
+        """The sandbox as it was before it followed stock PHEE: JWS checked only
+        when a public key is given, the X-CorrelationID kept as correlationId,
+        no sub-batches, plain-text failure reasons. Any option may be passed
+        (``lenient(jws=True)``, ``lenient(sub_batch_size=5)``)."""
+        options = {**LENIENT, **kw}
+        options.setdefault("jws", bool(kw.get("public_key_pem")))
+        return cls(host, port, **options)
+
+    def tenant_key(self, tenant: str | None):
+        """``(RSA public numbers or None, certificate text or "null")`` used to
+        verify a tenant's signatures: its own key, else ``default``."""
+        keys = self._tenant_keys
+        wanted = (tenant or "").lower()
+        found = keys.get(wanted) if tenant is not None else None
+        found = found or keys.get("default")
+        return found if found else (None, "null")
 
     # --------------------------------------------------------- life cycle
 

@@ -3,8 +3,8 @@
 In the processor's order: the JWS interceptor (``X-SIGNATURE``), required
 headers, request kind, the multipart file or ``Type: raw`` JSON, then the file
 name, size and header row; each failure answers with PHEE's own body. Mixed
-into ``PheeServer``: uses its ``state``, ``tenants``, ``csv_max_bytes`` and
-``_public_numbers``.
+into ``PheeServer``: uses its ``state``, ``tenants``, ``csv_max_bytes``, ``jws``
+and ``tenant_key``.
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ def _broken_file(info: str, description: str) -> Reply:
 
 
 def _ph_error(status, code, description, developer, parameters=None) -> Reply:
+    """connector-common PhErrorDTO as JWSUtil.writeErrorResponse writes it:
+    ``NON_NULL`` inclusion, so no ``errorParameters`` unless there are some and
+    never ``errors``; 500 for the System category, else 400."""
     category = "System" if status >= 500 else "Validation"
     body = {
         "errorCategory": category,
@@ -188,8 +191,21 @@ class BulkRoutes:
         )
 
     def _check_signature(self, req: Request, content_type, multipart) -> None:
-        """The JWS interceptor, which runs before the controller's checks."""
-        if self._public_numbers is None:
+        """connector-common WebSignatureInterceptor.preHandle, which runs before
+        the controller's checks (``security.jws.enable: true`` in the stock
+        bulk processor).
+
+        The body is read first (JWSVerificationServerError, 500, when it
+        cannot be); then ``verifyForTenant`` with the tenant's certificate
+        (TenantKeysProperties: the tenant by name, ignoring case, else
+        ``default``). Any exception there, a missing or undecodable
+        X-SIGNATURE, a key that cannot decrypt it or no key at all, answers
+        400 InvalidPublicKeyConfigured with developerMessage ``"Certificate" +
+        certificate`` (``Certificatenull`` without one); a signature that
+        decrypts to another hash answers 400 InvalidJsonWebSignature naming
+        the signature.
+        """
+        if not self.jws:
             return
         if content_type is None:
             raise Abort(
@@ -209,18 +225,21 @@ class BulkRoutes:
         )
         data = prefix + payload if payload else prefix[:-1]
         signature = req.header("X-SIGNATURE")
-        recovered = recover_signed_digest(signature, self._public_numbers)
+        numbers, certificate = self.tenant_key(req.header("Platform-TenantId"))
+        recovered = None
+        if numbers is not None:
+            recovered = recover_signed_digest(signature, numbers)
         if recovered is None:
             raise Abort(
                 _ph_error(
                     400,
                     "InvalidPublicKeyConfigured",
                     "The public key configured is invalid",
-                    "Certificate of the tenant",
+                    f"Certificate{certificate}",
                 )
             )
         digest = hashlib.sha3_256(data.encode("utf-8")).hexdigest()
-        if not hmac.compare_digest(recovered, digest):
+        if not hmac.compare_digest(recovered.encode(), digest.encode()):
             raise Abort(
                 _ph_error(
                     400,

@@ -1,8 +1,12 @@
 """What the operations app answers from stored batches (part of ``ServerState``).
 
 Batch summaries, the batch list, transfer pages and searches, built under the
-state lock. Mixed into ``ServerState``: uses its ``lock``, ``_batches`` and
-``_recompute``.
+state lock from the batch table (a parent row and one row per sub-batch) and
+the transfers, as openMF/ph-ee-operations-app builds them: api/BatchApi.java,
+service/BatchServiceImpl.java, service/BatchDbServiceImpl.java,
+operations/BatchRepository.java, operations/TransferRepository.java and
+api/OperationsDetailedApi.java. Mixed into ``ServerState``: uses its ``lock``,
+``_batches`` and ``_recompute``.
 """
 
 from __future__ import annotations
@@ -10,8 +14,14 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from .java import floor_percent, java_date, java_double, spring_page, sql_like
-from .records import BatchRecord
+from .java import (
+    floor_percent,
+    java_double,
+    page_impl,
+    spring_page,
+    sql_like,
+)
+from .records import BatchRecord, BatchRow
 
 # Batch entity properties the ``/api/v1/batches`` ``sort`` may name.
 _BATCH_SORT_KEYS = frozenset(
@@ -37,8 +47,14 @@ _BATCH_SORT_KEYS = frozenset(
         "payerFsp",
         "correlationId",
         "status",
+        "approvedAmount",
+        "approvedCount",
+        "workflowKey",
+        "workflowInstanceKey",
+        "resultGeneratedAt",
     )
 )
+_STATUS_FILTERS = ("COMPLETED", "IN_PROGRESS", "FAILED")
 
 
 class OpsError(Exception):
@@ -50,8 +66,23 @@ class OpsError(Exception):
         self.message = message
 
 
-def _ratio(part: int, total: int) -> float:
-    return part / total * 100 if total else math.nan
+def _ratio(part, total) -> float:
+    return (part or 0) / total * 100 if total else math.nan
+
+
+def _modes(record: BatchRecord) -> str:
+    """``generateDetails``: the rows' payment modes, joined with commas,
+    skipping nulls and any already *contained* in the text so far."""
+    modes = ""
+    for row in record.table:
+        if row.payment_mode is not None and row.payment_mode not in modes:
+            modes += ("," if modes else "") + row.payment_mode
+    return modes
+
+
+def _status_text(status: str | None) -> str:
+    """``String.valueOf(batch.getStatus())``."""
+    return "null" if status is None else status
 
 
 class OpsViews:
@@ -61,107 +92,202 @@ class OpsViews:
         """BatchDTO of ``GET /api/v1/batch/{id}`` (recomputes first).
 
         The recompute always stamps completedAt, so the status reads ``Failed``
-        whenever not every transfer is COMPLETED, even while some are ongoing.
+        whenever not every transfer is COMPLETED, even while some are ongoing
+        (BatchApi.getBatchSummary: ``failed == failed`` is always true).
         """
         with self.lock:
-            s = self._recompute(record)
-            status = "COMPLETED" if s["completed"] == s["total"] else "Failed"
-            return self._batch_dto(record, s, status, java_double)
+            parent = self._recompute(record)
+            status = "Failed"
+            if parent.completed == parent.total_transactions:
+                status = "COMPLETED"
+            dto = self._batch_dto(parent, status, java_double)
+            dto.update(
+                createdAt=parent.created_at(),
+                modes=_modes(record),
+                purpose="Unknown purpose",
+            )
+            return dto
 
     def stored_summary(self, record: BatchRecord) -> dict:
-        """BatchDTO of ``GET /api/v1/batch?batchId=`` (no recompute)."""
+        """BatchDTO of ``GET /api/v1/batch?batchId=`` (no recompute;
+        generateBatchSummaryResponse sets no createdAt, modes or purpose)."""
         with self.lock:
-            s = record.stored
-            if s["completed"] == s["total"]:
+            s = record.parent
+            if s.total_transactions is not None and (
+                s.completed == s.total_transactions
+            ):
                 status = "COMPLETED"
-            elif s["ongoing"] and s["completedAt"] is None:
+            elif s.ongoing and s.completed_at is None:
                 status = "Pending"
             else:
                 status = "UNKNOWN"
-            return self._batch_dto(record, s, status, floor_percent)
+            if s.total_transactions is None:
+                return self._batch_dto(s, status, lambda _v: "0")
+            return self._batch_dto(s, status, floor_percent)
 
     @staticmethod
-    def _batch_dto(record: BatchRecord, s: dict, status: str, fmt) -> dict:
+    def _batch_dto(s: BatchRow, status: str, fmt) -> dict:
+        total = s.total_transactions
         return {
-            "batchId": record.batch_id,
-            "requestId": record.correlation_id,
-            "total": s["total"],
-            "ongoing": s["ongoing"],
-            "failed": s["failed"],
-            "successful": s["completed"],
-            "totalAmount": s["totalAmount"],
-            "successfulAmount": s["completedAmount"],
-            "pendingAmount": s["ongoingAmount"],
-            "failedAmount": s["failedAmount"],
-            "file": s.get("file"),
-            "notes": record.note,
-            "createdAt": java_date(record.created_at),
+            "batchId": s.batch_id,
+            "requestId": s.request_id,
+            "total": total,
+            "ongoing": s.ongoing,
+            "failed": s.failed,
+            "successful": s.completed,
+            "totalAmount": s.total_amount or 0,
+            "successfulAmount": s.completed_amount or 0,
+            "pendingAmount": s.ongoing_amount or 0,
+            "failedAmount": s.failed_amount or 0,
+            "file": s.result_file,
+            "notes": s.note,
+            "createdAt": None,
             "status": status,
-            "modes": record.modes,
-            "purpose": "Unknown purpose",
-            "failPercentage": fmt(_ratio(s["failed"], s["total"])),
-            "successPercentage": fmt(_ratio(s["completed"], s["total"])),
-            "registeringInstitutionId": record.headers.get(
-                "x-registering-institution-id"
-            ),
-            "payerFsp": None,
-            "correlationId": record.correlation_id,
+            "modes": None,
+            "purpose": None,
+            "failPercentage": fmt(_ratio(s.failed, total)),
+            "successPercentage": fmt(_ratio(s.completed, total)),
+            "registeringInstitutionId": s.registering_institution_id,
+            "payerFsp": s.payer_fsp,
+            "correlationId": s.correlation_id,
+        }
+
+    @staticmethod
+    def _row_summary(row: BatchRow) -> dict:
+        """Counters and stamps shared by the batch and sub-batch summaries."""
+        total = row.total_transactions
+        return {
+            "total": total or 0,
+            "ongoing": row.ongoing or 0,
+            "successful": row.completed or 0,
+            "failed": row.failed or 0,
+            "totalAmount": row.total_amount or 0,
+            "pendingAmount": row.ongoing_amount or 0,
+            "successfulAmount": row.completed_amount or 0,
+            "failedAmount": row.failed_amount or 0,
+            "failedPercentage": floor_percent(_ratio(row.failed, total))
+            if total is not None
+            else "0",
+            "successPercentage": floor_percent(_ratio(row.completed, total))
+            if total is not None
+            else "0",
         }
 
     def batch_and_sub_batches(self, record: BatchRecord) -> dict:
-        """``GET /api/v1/batches/{id}``: stored aggregates, no sub-batches."""
+        """``GET /api/v1/batches/{id}`` (BatchServiceImpl.getBatchAndSubBatchSummary).
+
+        The parent row's stored counters, and one SubBatchSummary per
+        sub-batch row; ``subBatchSummaryList`` is left out without sub-batches
+        (``@JsonInclude(NON_NULL)`` on a list never created), and
+        ``totalInstructionCount`` counts only the transfers stored under the
+        parent id (with sub-batches: the in-file duplicates).
+        """
         with self.lock:
-            s = record.stored
-            return {
-                "batchId": record.batch_id,
-                "requestId": record.correlation_id,
-                "startedAt": record.created_at,
-                "completedAt": s["completedAt"],
-                "registeringInstitutionId": record.headers.get(
-                    "x-registering-institution-id"
-                ),
-                "total": s["total"],
-                "ongoing": s["ongoing"],
-                "successful": s["completed"],
-                "failed": s["failed"],
-                "totalAmount": s["totalAmount"],
-                "pendingAmount": s["ongoingAmount"],
-                "successfulAmount": s["completedAmount"],
-                "failedAmount": s["failedAmount"],
-                "file": s.get("file"),
-                "notes": record.note,
-                "createdAt": java_date(record.created_at),
-                "status": str(s["status"]) if s["status"] else "null",
-                "modes": record.modes,
+            parent = record.parent
+            counts = self._row_summary(parent)
+            body = {
+                "batchId": parent.batch_id,
+                "requestId": parent.request_id,
+                "startedAt": parent.started_at,
+                "completedAt": parent.completed_at,
+                "registeringInstitutionId": parent.registering_institution_id,
+                **{k: counts[k] for k in list(counts)[:8]},
+                "file": parent.result_file,
+                "notes": parent.note,
+                "createdAt": parent.created_at(),
+                "status": _status_text(parent.status),
+                "modes": parent.payment_mode,
                 "purpose": None,
-                "failedPercentage": floor_percent(_ratio(s["failed"], s["total"])),
-                "successPercentage": floor_percent(_ratio(s["completed"], s["total"])),
-                "payerFsp": None,
+                "failedPercentage": counts["failedPercentage"],
+                "successPercentage": counts["successPercentage"],
+                "payerFsp": parent.payer_fsp,
                 "payeeFsp": None,
                 "generatedBy": None,
                 "generatedAt": datetime.now().isoformat(),
-                "totalSubBatches": 0,
-                "approvedTransactionCount": 0,
-                "approvedAmount": 0,
-                "subBatchSummaryList": [],
-                "totalInstructionCount": len(record.transfers),
+                "totalSubBatches": len(record.sub_batches),
+                "approvedTransactionCount": sum(
+                    b.approved_count or 0 for b in record.sub_batches
+                ),
+                "approvedAmount": sum(
+                    b.approved_amount or 0 for b in record.sub_batches
+                ),
+                "totalInstructionCount": len(record.transfers_of(parent.batch_id)),
             }
+            if record.sub_batches:
+                body["subBatchSummaryList"] = [
+                    self._sub_batch_summary(record, b) for b in record.sub_batches
+                ]
+            return body
+
+    def _sub_batch_summary(self, record: BatchRecord, row: BatchRow) -> dict:
+        counts = self._row_summary(row)
+        return {
+            "subBatchId": row.sub_batch_id,
+            "batchId": row.batch_id,
+            "startedAt": row.started_at,
+            "completedAt": row.completed_at,
+            "registeringInstitutionId": None,
+            "requestId": row.request_id,
+            **{k: counts[k] for k in list(counts)[:8]},
+            "file": row.request_file,
+            "notes": row.note,
+            "createdAt": row.created_at(),
+            "status": _status_text(row.status),
+            "modes": row.payment_mode,
+            "purpose": None,
+            "failedPercentage": counts["failedPercentage"],
+            "successPercentage": counts["successPercentage"],
+            "payerFsp": row.payer_fsp,
+            "approvedAmount": row.approved_amount,
+            "approvedTransactionCount": row.approved_count,
+            "payeeFspSet": sorted(
+                {t.to_json()["payeeDfspId"] for t in record.transfers_of(row.key)},
+                key=lambda v: (v is not None, v or ""),
+            ),
+            "instructionList": None,
+            "budgetAccount": None,
+            "generatedBy": None,
+            "generatedAt": None,
+            "totalInstructionCount": None,
+        }
 
     def detail_page(
         self, record: BatchRecord | None, status: str, page: int, size: int
     ) -> dict:
-        """``GET /api/v1/batch/detail``; an unknown batch is an empty page."""
+        """``GET /api/v1/batch/detail``; an unknown batch is an empty page.
+
+        COMPLETED/IN_PROGRESS/FAILED (any case) match transfers stored under
+        the *parent* id only (findAllByBatchIdAndStatus); anything else, ALL
+        included, with sub-batches present gives the transfers whose batchId
+        is a sub-batch id (findAllByBatchIdMatchSubBatchId), so rows stored
+        under the parent (duplicates) are left out; without sub-batches, the
+        parent's transfers.
+        """
         with self.lock:
-            transfers = record.transfers if record else []
-            wanted = status.upper()
-            if wanted in ("COMPLETED", "IN_PROGRESS", "FAILED"):
-                transfers = [t for t in transfers if t.status == wanted]
+            transfers = []
+            if record is not None:
+                wanted = status.upper()
+                if wanted in _STATUS_FILTERS:
+                    transfers = [
+                        t
+                        for t in record.transfers_of(record.batch_id)
+                        if t.status == wanted
+                    ]
+                elif record.sub_batches:
+                    keys = {b.sub_batch_id for b in record.sub_batches}
+                    transfers = [t for t in record.transfers if t.batch_id in keys]
+                else:
+                    transfers = record.transfers_of(record.batch_id)
+            transfers = sorted(transfers, key=lambda t: t.id)
             return spring_page([t.to_json() for t in transfers], page, size)
 
     def transaction_statuses(self, record: BatchRecord) -> dict:
-        """``GET /api/v1/batch/transactions``: transactionId -> status."""
+        """``GET /api/v1/batch/transactions``: transactionId -> status of the
+        transfers stored under the parent id (findAllByBatchId)."""
         with self.lock:
-            return {t.transaction_id: t.status for t in record.transfers}
+            return {
+                t.transaction_id: t.status for t in record.transfers_of(record.batch_id)
+            }
 
     def list_batches(
         self,
@@ -174,35 +300,44 @@ class OpsViews:
         date_to=None,
         like=None,
     ) -> dict:
-        """``GET /api/v1/batches`` over imported batches of a tenant.
+        """``GET /api/v1/batches`` over the imported parent rows of a tenant.
 
-        ``like`` maps entity keys to SQL LIKE patterns; ``sort`` is (key, desc).
-        Raises OpsError(400) for an unknown sort key, as the query would fail.
+        BatchRepository's queries: ``subBatchId IS NULL`` (sub-batch rows are
+        never listed), ``registeringInstitutionId LIKE :p AND payerFsp LIKE :p
+        AND batchId LIKE :p`` (a SQL NULL never matches LIKE, not even ``%``;
+        the parent's registeringInstitutionId is the header or the text
+        "null", its payerFsp the tenant), ``startedAt >= dateFrom``, ``<=
+        dateTo`` or ``BETWEEN`` both (inclusive, epoch ms here). The totals
+        cover every matching row, not the page; totalSubBatchesCreated is
+        always 10 (BatchDbServiceImpl). ``like`` maps entity keys to SQL LIKE
+        patterns; ``sort`` is (key, descending). Raises OpsError(400) for an
+        unknown sort key, as the query would fail.
         """
         patterns = {key: sql_like(value) for key, value in (like or {}).items()}
         with self.lock:
             rows = [
-                b.entity_json()
+                b.parent.entity_json()
                 for b in self._batches.values()
                 if b.tenant == tenant and b.imported
             ]
         rows = [
             r
             for r in rows
-            if all(p.fullmatch(r[k] or "") for k, p in patterns.items())
+            if all(r[k] is not None and p.fullmatch(r[k]) for k, p in patterns.items())
             and (date_from is None or r["startedAt"] >= date_from)
             and (date_to is None or r["startedAt"] <= date_to)
         ]
         key, descending = sort
         if key not in _BATCH_SORT_KEYS:
             raise OpsError(400, f"No property {key} found for type Batch")
+        # MySQL puts NULLs first in ascending order
         rows.sort(key=lambda r: (r[key] is not None, r[key] or 0), reverse=descending)
         return {
             "totalBatches": len(rows),
             "totalTransactions": sum(r["totalTransactions"] or 0 for r in rows),
             "totalAmount": sum(r["totalAmount"] or 0 for r in rows),
-            "totalApprovedCount": 0,
-            "totalApprovedAmount": 0,
+            "totalApprovedCount": sum(r["approvedCount"] or 0 for r in rows),
+            "totalApprovedAmount": sum(r["approvedAmount"] or 0 for r in rows),
             "totalSubBatchesCreated": 10,  # hard-coded by the ops app
             "data": rows[page * limit : (page + 1) * limit],
         }
@@ -210,7 +345,12 @@ class OpsViews:
     def find_transfers(
         self, tenant: str, filters: dict, *, page: int, size: int, descending: bool
     ) -> dict:
-        """``GET /api/v1/transfers``: exact-match filters on Transfer JSON keys."""
+        """``GET /api/v1/transfers``: exact-match filters on Transfer JSON keys.
+
+        The page is ``new PageImpl<>(content, pageable, transferPage
+        .getTotalPages())`` (OperationsDetailedApi.transfers): totalElements is
+        the page *count*, adjusted by Spring only on the last page.
+        """
         with self.lock:
             found = [
                 t.to_response_json()
@@ -220,4 +360,5 @@ class OpsViews:
             ]
         found = [t for t in found if all(t[k] == v for k, v in filters.items())]
         found.sort(key=lambda t: t["startedAt"], reverse=descending)
-        return spring_page(found, page, size)
+        pages = math.ceil(len(found) / size)
+        return page_impl(found, page, size, pages)

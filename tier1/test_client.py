@@ -41,7 +41,7 @@ def key_pair():
 
 @pytest.fixture
 def server():
-    with PheeServer() as srv:
+    with PheeServer.lenient() as srv:
         yield srv
 
 
@@ -278,7 +278,7 @@ def test_submit_returns_batch_id_and_sends_headers(server):
 def test_signature_verifies_on_server(key_pair):
     private_pem, public_pem = key_pair
     csv_text = sample_csv(4)
-    with PheeServer(public_key_pem=public_pem) as srv:
+    with PheeServer.lenient(public_key_pem=public_pem) as srv:
         with PheeClient(config_for(srv, signature_private_key=private_pem)) as client:
             result = submit(client, csv_text + "\n", correlation_id="sig-1")
         [batch] = srv.batches
@@ -304,7 +304,7 @@ def test_raw_json_batch(key_pair):
             }
         ]
     )
-    with PheeServer(public_key_pem=public_pem) as srv:
+    with PheeServer.lenient(public_key_pem=public_pem) as srv:
         with PheeClient(config_for(srv, signature_private_key=private_pem)) as client:
             result = client.submit_batch(
                 body, correlation_id="raw-c", filename="", purpose="p", batch_type="raw"
@@ -343,7 +343,7 @@ def test_submit_validates_before_sending(server, kwargs, field):
 def test_wrong_or_missing_signature_is_http_error(key_pair, signed):
     other_private, _ = generate_key_pair()
     key = other_private if signed else ""
-    with PheeServer(public_key_pem=key_pair[1]) as srv:
+    with PheeServer.lenient(public_key_pem=key_pair[1]) as srv:
         client = PheeClient(config_for(srv, signature_private_key=key))
         with pytest.raises(PheeHTTPError) as info:
             submit(client)
@@ -363,7 +363,7 @@ def test_wrong_or_missing_signature_is_http_error(key_pair, signed):
 
 
 def test_tenant_without_workflow_is_412():
-    with PheeServer(tenants=("gorilla", "rhino")) as srv:
+    with PheeServer.lenient(tenants=("gorilla", "rhino")) as srv:
         config = config_for(srv, tenant_id="rhino")
         srv.tenants = frozenset({"gorilla"})  # rhino's workflow is not deployed
         with pytest.raises(PheeHTTPError) as info:
@@ -621,7 +621,7 @@ def test_unknown_route_404_is_raised(canned):
 
 
 def auth_server(**kwargs):
-    return PheeServer(require_auth=True, password=PASSWORD, **kwargs)
+    return PheeServer.lenient(require_auth=True, password=PASSWORD, **kwargs)
 
 
 def test_token_fetch_and_bearer_on_ops_calls():
@@ -748,7 +748,7 @@ def test_ops_401_without_auth_configured_is_auth_error():
 
 
 def test_summary_is_none_until_imported():
-    with PheeServer(import_delay_polls=2) as srv:
+    with PheeServer.lenient(import_delay_polls=2) as srv:
         client = PheeClient(config_for(srv))
         result = submit(client)
         assert client.get_batch_summary(result.batch_id) is None
@@ -769,7 +769,7 @@ def test_summary_is_none_until_imported():
 )
 def test_detail_paging_collects_every_transfer(page_size, cap, id_field):
     n = 7
-    with PheeServer(page_size_cap=cap, id_field=id_field) as srv:
+    with PheeServer.lenient(page_size_cap=cap, id_field=id_field) as srv:
         client = PheeClient(config_for(srv))
         result = submit(client, sample_csv(n, failing=(2, 5)))
         while not (summary := client.get_batch_summary(result.batch_id)).settled:
@@ -854,7 +854,7 @@ def test_find_batch_stops_when_server_ignores_offset(canned):
 
 
 def test_find_transfer_by_both_ids():
-    with PheeServer(id_field="alternate") as srv:
+    with PheeServer.lenient(id_field="alternate") as srv:
         client = PheeClient(config_for(srv))
         csv_text = sample_csv(4)
         result = submit(client, csv_text)

@@ -13,7 +13,7 @@ def test_demo_settles_a_signed_batch_and_reports_it(capsys):
     assert "CSV header:      id,request_id,payment_mode," in out
     assert "Rows:            20" in out
     assert "paid 18, failed 2" in out
-    assert out.count("Payee account not found") == 2
+    assert out.count("Party not found") == 2
 
 
 def test_demo_with_few_rows(capsys):
