@@ -17,11 +17,9 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
-from urllib3.util.retry import Retry
 
+from . import safe_json
 from .const import DEFAULT_BASIC_AUTHORIZATION
 from .errors import (
     PheeAuthError,
@@ -32,18 +30,29 @@ from .errors import (
     PheeNotFoundError,
     PheeResponseError,
     PheeTimeoutError,
-    PheeValidationError,
-    RowProblem,
+    batch_problem,
     describe_error_body,
+    signature_error,
 )
+from .lookups import BatchLookups
 from .signer import load_private_key, sign
-from .status import BatchSummary, batch_id_from_polling_path, pick_transfer
+from .status import BatchSummary, batch_id_from_polling_path, transfer_ids
+from .transport import (
+    Answer,
+    GuardedAdapter,
+    TooLarge,
+    Watchdog,
+    read_body,
+    transport_error,
+)
 
 _logger = logging.getLogger(__name__)
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9._-]+")  # tenant and correlation ids
 _FILENAME = re.compile(r"[^/\\]+\.csv")  # no path; ".csv" is how PHEE sees a CSV
 _MAX_DETAIL_PAGES = 100_000  # guard against a server that never says "last"
+_MAX_ERROR_BODY = 64 * 1024  # of an error answer, only the message is needed
+_RETRY_STATUSES = (502, 503, 504)
 _SECRET_QUERY = re.compile(
     r"\b((?:password|username|access_token|refresh_token)=)[^&\s\"']*", re.IGNORECASE
 )
@@ -63,10 +72,9 @@ class _RedactQuery(logging.Filter):
         return True
 
 
-for _name in ("urllib3.connectionpool", "urllib3.util.retry"):
-    _urllib3_logger = logging.getLogger(_name)
-    if not any(type(f).__name__ == "_RedactQuery" for f in _urllib3_logger.filters):
-        _urllib3_logger.addFilter(_RedactQuery())
+_urllib3_logger = logging.getLogger("urllib3.connectionpool")
+if not any(type(f).__name__ == "_RedactQuery" for f in _urllib3_logger.filters):
+    _urllib3_logger.addFilter(_RedactQuery())
 
 
 @dataclass(frozen=True)
@@ -86,13 +94,23 @@ class PheeConfig:
     verify: bool | str = True  # True, False or a CA bundle path
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
-    signature_private_key: str = field(default="", repr=False)  # PEM; empty: no JWS
+    total_timeout: float = 0.0  # per call, retries included; 0: connect + 2 x read
+    max_response_bytes: int = 20 * 1024 * 1024
+    # PEM or PHEE's bare Base64 PKCS#8; empty: no X-SIGNATURE
+    signature_private_key: str = field(default="", repr=False)
     max_get_retries: int = 3
     backoff_factor: float = 0.5
+    # the ops app's ``interface.timezone``: how it reads dateFrom/dateTo
+    ops_timezone: str = "Asia/Kolkata"
 
     @property
     def auth_enabled(self) -> bool:
         return bool(self.auth_endpoint_url)
+
+    @property
+    def deadline(self) -> float:
+        """Seconds one call may take in all, retries and pauses included."""
+        return self.total_timeout or self.connect_timeout + 2 * self.read_timeout
 
     def validate(self) -> None:
         """Raise PheeConfigError naming the first bad field."""
@@ -107,19 +125,19 @@ class PheeConfig:
             raise PheeConfigError("verify: True, False or a CA bundle path")
         if isinstance(self.verify, str) and not os.path.exists(self.verify):
             raise PheeConfigError("verify: CA bundle file not found")
-        for name in ("connect_timeout", "read_timeout"):
+        for name in ("connect_timeout", "read_timeout", "max_response_bytes"):
             if not getattr(self, name) > 0:
                 raise PheeConfigError(f"{name}: must be positive")
-        for name in ("max_get_retries", "backoff_factor"):
+        for name in ("max_get_retries", "backoff_factor", "total_timeout"):
             if not getattr(self, name) >= 0:
                 raise PheeConfigError(f"{name}: must not be negative")
+        if not isinstance(self.ops_timezone, str) or not self.ops_timezone:
+            raise PheeConfigError("ops_timezone: a time zone name such as UTC")
         if self.signature_private_key:
             try:
                 load_private_key(self.signature_private_key)
-            except PheeConfigError:
-                raise PheeConfigError(
-                    "signature_private_key: invalid PEM private key"
-                ) from None
+            except PheeConfigError as exc:
+                raise PheeConfigError(f"signature_private_key: {exc}") from None
 
     def _validate_urls(self) -> None:
         for name in (
@@ -161,21 +179,6 @@ class SubmitResult:
     suggested_callback_seconds: int | None
 
 
-def _not_delivered(exc: BaseException) -> bool:
-    """True when the exception chain shows the connection was never made."""
-    seen, stack = set(), [exc]
-    while stack:
-        err = stack.pop()
-        if id(err) in seen:
-            continue
-        seen.add(id(err))
-        if isinstance(err, (NewConnectionError, ConnectTimeoutError)):
-            return True
-        linked = (getattr(err, "reason", None), err.__cause__, err.__context__)
-        stack.extend(e for e in (*linked, *err.args) if isinstance(e, BaseException))
-    return False
-
-
 def _header_text(value) -> str:
     """One-line, latin-1 safe header value."""
     text = " ".join(str(value or "").split())
@@ -183,24 +186,23 @@ def _header_text(value) -> str:
 
 
 def _optional_int(value) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
+    text = str(value).strip()
+    if isinstance(value, (bool, dict, list)) or len(text) > 18:
         return None
-
-
-def _problem(field_name: str, reason: str) -> PheeValidationError:
-    return PheeValidationError([RowProblem(-1, "", field_name, reason)])
+    try:
+        return int(text)
+    except ValueError:
+        return None
 
 
 def _check_headers(headers) -> None:
     for name, value in headers.items():
         if not value.isprintable():
-            raise _problem(name, "header value has control characters")
+            raise batch_problem(name, "header value has control characters")
         try:
             value.encode("latin-1")
         except UnicodeEncodeError:
-            raise _problem(name, "header value is not latin-1") from None
+            raise batch_problem(name, "header value is not latin-1") from None
 
 
 def _last_page(body: dict, page: int, count: int, page_size: int) -> bool:
@@ -213,11 +215,12 @@ def _last_page(body: dict, page: int, count: int, page_size: int) -> bool:
     return count < page_size
 
 
-class PheeClient:
+class PheeClient(BatchLookups):
     """Client for one PHEE tenant; use it as a context manager or call ``close()``.
 
-    A ``session`` passed in is used as is: no retry adapters are mounted on it
-    and ``close()`` leaves it open.
+    A ``session`` passed in is used as is and ``close()`` leaves it open; its
+    adapters are not guarded, so the deadline then covers reading answer bodies
+    but not waiting for their headers.
     """
 
     def __init__(
@@ -240,24 +243,11 @@ class PheeClient:
         self._owns_session = session is None
         self._session = session if session is not None else self._new_session()
 
-    def _new_session(self) -> requests.Session:
-        c = self.config
-        retry = Retry(
-            total=c.max_get_retries,
-            connect=c.max_get_retries,
-            read=0,
-            status=c.max_get_retries,
-            other=0,
-            allowed_methods=frozenset({"GET"}),
-            status_forcelist=(502, 503, 504),
-            backoff_factor=c.backoff_factor,
-            raise_on_status=False,
-        )
+    @staticmethod
+    def _new_session() -> requests.Session:
         session = requests.Session()
-        session.mount("http://", HTTPAdapter(max_retries=retry))
-        session.mount("https://", HTTPAdapter(max_retries=retry))
-        # The submission is never retried by the transport, not even on connect.
-        session.mount(c.payment_endpoint_url, HTTPAdapter(max_retries=0))
+        session.mount("http://", GuardedAdapter())
+        session.mount("https://", GuardedAdapter())
         return session
 
     def close(self) -> None:
@@ -273,55 +263,88 @@ class PheeClient:
     # -- transport -------------------------------------------------------------
 
     def _request(
-        self, method: str, url: str, *, expected=(200,), **kwargs
-    ) -> requests.Response:
-        """Send one request; return the response if its status is expected."""
+        self, method: str, url: str, *, expected=(200,), retries=None, **kwargs
+    ) -> Answer:
+        """Send one call; return the answer if its status is expected.
+
+        The whole call, retries and pauses included, ends at ``config.deadline``.
+        Undelivered requests are retried up to ``retries`` times (default
+        ``max_get_retries``), and GETs also on 502/503/504.
+        """
         c = self.config
-        kwargs["timeout"] = (c.connect_timeout, c.read_timeout)
-        kwargs["verify"] = c.verify
+        retries = c.max_get_retries if retries is None else retries
         parts = urlsplit(url)  # never log the query: it may hold the password
         port = f":{parts.port}" if parts.port else ""
         where = f"{method} {parts.hostname}{port}{parts.path}"
         started = time.monotonic()
-        try:
-            resp = self._session.request(method, url, **kwargs)
-        except requests.exceptions.ConnectTimeout:
-            raise PheeConnectionError(f"PHEE connect timeout ({where})") from None
-        except requests.exceptions.ReadTimeout:
-            raise PheeTimeoutError(f"PHEE did not answer in time ({where})") from None
-        except requests.exceptions.SSLError:
-            raise PheeConnectionError(
-                f"TLS handshake with PHEE failed ({where}); check the certificate"
-            ) from None
-        except requests.exceptions.ConnectionError as exc:
-            if _not_delivered(exc):
-                raise PheeConnectionError(f"Cannot connect to PHEE ({where})") from None
-            raise PheeTimeoutError(
-                f"The connection to PHEE broke before an answer ({where})"
-            ) from None
-        except requests.exceptions.RequestException as exc:
-            raise PheeTimeoutError(
-                f"PHEE request failed: {type(exc).__name__} ({where})"
-            ) from None
+        with Watchdog(c.deadline) as watchdog:
+            for attempt in range(retries + 1):
+                try:
+                    answer = self._attempt(method, url, where, watchdog, kwargs)
+                except PheeError as exc:
+                    if not (isinstance(exc, PheeConnectionError) and attempt < retries):
+                        raise
+                    error = exc
+                else:
+                    if answer.status_code in expected:
+                        break
+                    error = self._status_error(answer, where)
+                    retry = method == "GET" and answer.status_code in _RETRY_STATUSES
+                    if not (retry and attempt < retries):
+                        raise error
+                pause = c.backoff_factor * 2 ** (attempt - 1) if attempt else 0.0
+                if pause >= watchdog.remaining():
+                    raise error
+                time.sleep(pause)
         _logger.debug(
             "PHEE %s -> HTTP %s in %.0f ms",
             where,
-            resp.status_code,
+            answer.status_code,
             (time.monotonic() - started) * 1000,
         )
-        if resp.status_code in expected:
-            return resp
-        raise self._status_error(resp, where)
+        return answer
+
+    def _attempt(self, method, url, where, watchdog, kwargs) -> Answer:
+        """One HTTP exchange, its body read within the deadline and size cap; an
+        error answer is read only as far as its message needs."""
+        c = self.config
+        late = PheeTimeoutError(
+            f"PHEE did not answer within {c.deadline:g} s ({where})"
+        )
+        remaining = watchdog.remaining()
+        if remaining <= 0:
+            raise late
+        timeout = (min(c.connect_timeout, remaining), min(c.read_timeout, remaining))
+        try:
+            resp = self._session.request(
+                method, url, timeout=timeout, verify=c.verify, stream=True, **kwargs
+            )
+            try:
+                ok = 200 <= resp.status_code < 300
+                limit = c.max_response_bytes if ok else _MAX_ERROR_BODY
+                body = read_body(resp, limit, truncate=not ok)
+            finally:
+                resp.close()
+        except TooLarge:
+            raise PheeResponseError(
+                f"PHEE sent an answer larger than {c.max_response_bytes} bytes "
+                f"({where})"
+            ) from None
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise (late if watchdog.fired else transport_error(exc, where)) from None
+        if watchdog.fired:  # the body may have been cut short
+            raise late
+        return Answer(resp.status_code, body)
 
     @staticmethod
-    def _status_error(resp: requests.Response, where: str) -> PheeError:
-        status = resp.status_code
+    def _status_error(answer: Answer, where: str) -> PheeError:
+        status = answer.status_code
         if 200 <= status < 300:
             return PheeResponseError(
                 f"PHEE answered HTTP {status}, which was not expected ({where})",
                 http_status=status,
             )
-        code, message = describe_error_body(status, resp.text)
+        code, message = describe_error_body(status, answer.text)
         text = f"PHEE answered HTTP {status}"
         if code:
             text += f" ({code})"
@@ -335,11 +358,11 @@ class PheeClient:
         return cls(text, http_status=status, remote_code=code)
 
     @staticmethod
-    def _json(resp: requests.Response, what: str) -> dict:
+    def _json(answer: Answer, what: str) -> dict:
         try:
-            body = resp.json()
-        except ValueError:
-            body = None
+            body = safe_json.loads(answer.content)
+        except safe_json.UnsafeJSONError as exc:
+            raise PheeResponseError(f"PHEE sent an unreadable {what} ({exc})") from None
         if not isinstance(body, dict):
             raise PheeResponseError(f"PHEE sent an unreadable {what}")
         return body
@@ -398,7 +421,7 @@ class PheeClient:
             headers["Authorization"] = f"Bearer {self.token.access_token}"
         return headers
 
-    def _ops_get(self, url: str, **kwargs) -> requests.Response:
+    def _ops_get(self, url: str, **kwargs) -> Answer:
         """GET on the ops app with tenant and bearer token; one retry on 401."""
         headers = self._ops_headers()
         try:
@@ -437,11 +460,11 @@ class PheeClient:
         c = self.config
         kind = (batch_type or "").lower()
         if kind not in ("csv", "raw"):
-            raise _problem("batch_type", "must be csv or raw")
+            raise batch_problem("batch_type", "must be csv or raw")
         if not _SAFE_ID.fullmatch(correlation_id or ""):
-            raise _problem("correlation_id", "is missing or has unsafe characters")
+            raise batch_problem("correlation_id", "is missing or has unsafe characters")
         if kind == "csv" and not _FILENAME.fullmatch(filename or ""):
-            raise _problem("filename", "must be a file name ending with .csv")
+            raise batch_problem("filename", "must be a file name ending with .csv")
         # PHEE reads the CSV part line by line (CR, LF or CRLF), rejoins with LF
         # and trims; a blank line would end the part early. Sign and send exactly
         # what PHEE rebuilds.
@@ -449,7 +472,7 @@ class PheeClient:
         if kind == "csv":
             payload = csv_text.replace("\r\n", "\n").replace("\r", "\n").strip()
             if "\n\n" in payload:
-                raise _problem("file", "contains an empty line")
+                raise batch_problem("file", "contains an empty line")
         headers = CaseInsensitiveDict(
             {k: str(v) for k, v in (extra_headers or {}).items()}
         )
@@ -480,14 +503,26 @@ class PheeClient:
         else:
             headers["Content-Type"] = "application/json"
             send = {"data": body}
-        resp = self._request(
-            "POST",
-            c.payment_endpoint_url,
-            expected=(200, 202),
-            headers=dict(headers),
-            allow_redirects=False,
-            **send,
-        )
+        try:
+            resp = self._request(
+                "POST",
+                c.payment_endpoint_url,
+                expected=(200, 202),
+                retries=0,
+                headers=dict(headers),
+                allow_redirects=False,
+                **send,
+            )
+        except PheeHTTPError as exc:
+            refused = signature_error(
+                exc.remote_code,
+                tenant_id=c.tenant_id,
+                signed="X-SIGNATURE" in headers,
+                http_status=exc.http_status,
+            )
+            if refused is None:
+                raise
+            raise refused from None
         answer = self._json(resp, "submission answer")
         polling_path = answer.get("PollingPath")
         result = SubmitResult(
@@ -506,35 +541,35 @@ class PheeClient:
 
     # -- status ----------------------------------------------------------------
 
-    def _imported(self, resp: requests.Response) -> bool:
+    def _imported(self, answer: Answer) -> bool:
         """False for the ops app's plain-text 404 ("Batch corresponding to batchId:
         ... does not exist.") sent until the importer has caught up. A JSON 404
         (Spring "Not Found": a wrong URL) is raised as PheeNotFoundError."""
-        if resp.status_code != 404:
+        if answer.status_code != 404:
             return True
         try:
-            resp.json()
-        except ValueError:
+            safe_json.loads(answer.content)
+        except safe_json.UnsafeJSONError:
             return False
-        raise self._status_error(resp, "GET")
+        raise self._status_error(answer, "GET")
 
     def get_batch_summary(self, batch_id: str) -> BatchSummary | None:
         """Recomputed summary (``GET {status}/{batchId}``); None if not imported yet."""
         if not batch_id:
-            raise _problem("batch_id", "is missing")
+            raise batch_problem("batch_id", "is missing")
         base = self.config.status_endpoint_url.rstrip("/")
         url = f"{base}/{quote(batch_id, safe='')}"
-        resp = self._ops_get(url, expected=(200, 404))
-        if not self._imported(resp):
+        answer = self._ops_get(url, expected=(200, 404))
+        if not self._imported(answer):
             return None
-        return BatchSummary.from_json(self._json(resp, "batch summary"))
+        return BatchSummary.from_json(self._json(answer, "batch summary"))
 
     def iter_transfers(
         self, batch_id: str, *, page_size: int = 1000, status: str = "ALL"
     ) -> Iterator[dict]:
         """Every transfer of the batch, page by page (``/batch/detail``)."""
         if not batch_id:
-            raise _problem("batch_id", "is missing")
+            raise batch_problem("batch_id", "is missing")
         previous = None
         for page in range(_MAX_DETAIL_PAGES):
             params = {
@@ -543,17 +578,19 @@ class PheeClient:
                 "pageSize": page_size,
                 "status": status,
             }
-            resp = self._ops_get(
+            answer = self._ops_get(
                 self.config.details_endpoint_url, params=params, expected=(200, 404)
             )
-            if not self._imported(resp):
+            if not self._imported(answer):
                 return
-            body = self._json(resp, "batch detail page")
+            body = self._json(answer, "batch detail page")
             content = body.get("content")
             if not isinstance(content, list) or not all(
                 isinstance(t, dict) for t in content
             ):
                 raise PheeResponseError("PHEE batch detail page has no transfer list")
+            for transfer in content:
+                transfer_ids(transfer)  # raises on a list or object as an id
             if not content:
                 return
             keys = [(t.get("id"), t.get("transactionId")) for t in content]
@@ -566,77 +603,6 @@ class PheeClient:
             yield from content
             if _last_page(body, page, len(content), page_size):
                 return
-
-    def _iter_batches(self, page_size: int, max_pages: int) -> Iterator[dict]:
-        """Distinct parent batches of ``/api/v1/batches``, newest first.
-
-        The ops app reads ``offset`` as a row offset: it builds
-        ``PageRequest.of(floorDiv(offset, limit), limit)`` (openMF/ph-ee-operations-
-        app BatchApi.getBatch). A server that read it as a page number would skip
-        pages but never loop: paging stops on a short or empty page, a page with
-        no unseen batchId, ``totalBatches`` reached, or ``max_pages``.
-        """
-        seen = set()
-        for page in range(max_pages):
-            params = {
-                "offset": page * page_size,
-                "limit": page_size,
-                "sort": "-startedAt",
-            }
-            resp = self._ops_get(self.config.batches_endpoint_url, params=params)
-            body = self._json(resp, "batch list")
-            data = body.get("data")
-            if not isinstance(data, list) or not all(isinstance(b, dict) for b in data):
-                raise PheeResponseError("PHEE batch list has no data list")
-            fresh = []
-            for batch in data:
-                if batch.get("batchId") not in seen:
-                    seen.add(batch.get("batchId"))
-                    fresh.append(batch)
-            yield from fresh
-            total = body.get("totalBatches")
-            if (
-                len(data) < page_size
-                or not fresh
-                or (isinstance(total, int) and len(seen) >= total)
-            ):
-                return
-
-    def find_batches_by_correlation_id(
-        self, correlation_id: str, *, page_size: int = 200, max_pages: int = 50
-    ) -> list[dict]:
-        """Every listed batch submitted with this ``X-CorrelationID``."""
-        return [
-            b
-            for b in self._iter_batches(page_size, max_pages)
-            if str(b.get("correlationId")) == correlation_id
-        ]
-
-    def find_batch_by_correlation_id(
-        self, correlation_id: str, *, page_size: int = 200, max_pages: int = 50
-    ) -> dict | None:
-        """The newest batch submitted with this ``X-CorrelationID``, or None."""
-        for batch in self._iter_batches(page_size, max_pages):
-            if str(batch.get("correlationId")) == correlation_id:
-                return batch
-        return None
-
-    def find_transfer(self, request_id: str) -> dict | None:
-        """The transfer of one row, looked up by ``transactionId`` and by
-        ``clientCorrelationId``; the precedence rule picks among several."""
-        if not request_id:
-            raise _problem("request_id", "is missing")
-        url = f"{self._ops_base()}/transfers"
-        found = []
-        for key in ("transactionId", "clientCorrelationId"):
-            resp = self._ops_get(url, params={key: request_id, "page": 0, "size": 20})
-            content = self._json(resp, "transfer list").get("content")
-            if not isinstance(content, list) or not all(
-                isinstance(t, dict) for t in content
-            ):
-                raise PheeResponseError("PHEE transfer list has no content list")
-            found.extend(content)
-        return pick_transfer(request_id, found)
 
     def test_connection(self) -> dict:
         """Fetch a token (if configured) and make one cheap ops call."""

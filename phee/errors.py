@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
+
+from . import safe_json
 
 _MAX_REMOTE_MESSAGE = 500
 
@@ -74,6 +75,11 @@ class PheeValidationError(PheeError):
         super().__init__(message)
 
 
+def batch_problem(field_name: str, reason: str) -> PheeValidationError:
+    """A PheeValidationError about one argument or the whole batch."""
+    return PheeValidationError([RowProblem(-1, "", field_name, reason)])
+
+
 class PheeFileTooBigError(PheeValidationError):
     """The rendered file is larger than the PHEE upload limit."""
 
@@ -126,6 +132,61 @@ class PheeNotFoundError(PheeHTTPError):
     code = "not_found"
 
 
+class PheeSignatureError(PheeHTTPError):
+    """PHEE refused the batch's ``X-SIGNATURE``: a key to fix, not to retry."""
+
+    code = "signature"
+
+    def __init__(self, message: str, *, http_status: int, **kwargs):
+        kwargs.setdefault("retryable", False)
+        kwargs.setdefault("outcome_unknown", False)
+        super().__init__(message, http_status=http_status, **kwargs)
+
+
+_SET_KEY = (
+    "set the tenant's signing private key on the payment manager (Settings or "
+    "manager › Credentials), matching the public key PHEE has for the tenant"
+)
+
+
+def signature_error(
+    remote_code, *, tenant_id: str, signed: bool, http_status: int
+) -> PheeSignatureError | None:
+    """The officer-readable error for PHEE's JWS refusals, None for other codes.
+
+    PHEE's connector-common WebSignatureInterceptor answers
+    ``InvalidPublicKeyConfigured`` when the signature is missing or does not
+    decrypt with the tenant's certificate (another key), and
+    ``InvalidJsonWebSignature`` when it decrypts but the digest differs from the
+    one of the headers and file PHEE received.
+    """
+    prefix = f"PHEE refused the batch signature ({remote_code}): "
+    if remote_code == "InvalidPublicKeyConfigured":
+        if signed:
+            why = (
+                f"PHEE could not verify X-SIGNATURE with its public key for tenant "
+                f"{tenant_id}, so the signing key is not the one PHEE expects; "
+            )
+        else:
+            why = (
+                "PHEE's bulk processor verifies X-SIGNATURE by default and no "
+                "signing key is set; "
+            )
+        message = prefix + why + _SET_KEY + "."
+    elif remote_code == "InvalidJsonWebSignature":
+        message = prefix + (
+            f"the signature was made with the key PHEE has for tenant {tenant_id} "
+            "but not over the file and headers PHEE received: something between "
+            "Odoo and PHEE changed the request (a proxy rewriting the body or the "
+            "X-CorrelationID / Platform-TenantId headers), or PHEE signs other "
+            "headers than X-BatchID, X-CorrelationID, Platform-TenantId "
+            "(jws.header.order). Ask PHEE's operators to check."
+        )
+    else:
+        return None
+    return PheeSignatureError(message, http_status=http_status, remote_code=remote_code)
+
+
 class PheeResponseError(PheeError):
     """A 2xx answer that cannot be understood; PHEE may have acted."""
 
@@ -174,8 +235,8 @@ def describe_error_body(status, body_text) -> tuple[str | None, str | None]:
         if not text:
             return None, None
         try:
-            body = json.loads(text)
-        except ValueError:
+            body = safe_json.loads(text)
+        except safe_json.UnsafeJSONError:
             return None, _text(text)
         if isinstance(body, dict):
             return _describe_dict(body)

@@ -25,50 +25,127 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from .errors import PheeConfigError
 
 _MIN_PADDING = 8  # PKCS#1 v1.5: at least 8 padding bytes
-
+_MAX_KEY_TEXT = 64 * 1024
 
 _PEM_BLOCK = re.compile(
-    rb"(-----BEGIN [A-Z0-9 ]+-----)(.*?)(-----END [A-Z0-9 ]+-----)", re.S
+    rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END [A-Z0-9 ]+-----", re.S
 )
+_BASE64 = re.compile(rb"[A-Za-z0-9+/=_-]+")
 
 
-def _pem_bytes(pem) -> bytes:
-    """PEM bytes with line breaks restored: a key pasted into a one-line input
-    arrives with its line breaks turned into spaces or removed."""
-    data = pem.encode("ascii") if isinstance(pem, str) else bytes(pem)
-    match = _PEM_BLOCK.search(data)
-    if not match:
-        return data
-    head, body, tail = match.groups()
-    body = b"".join(body.split())
-    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-    return b"\n".join([head, *lines, tail]) + b"\n"
+def _key_bytes(text) -> bytes:
+    if isinstance(text, str):
+        try:
+            return text.encode("ascii")
+        except UnicodeEncodeError:
+            raise PheeConfigError("has characters a key never has") from None
+    if isinstance(text, (bytes, bytearray)):
+        return bytes(text)
+    raise PheeConfigError("is not key text")
 
 
-def load_private_key(pem) -> rsa.RSAPrivateKey:
-    """Load an unencrypted RSA private key (PKCS#8 or PKCS#1 PEM)."""
+def _der(text, prefer: bytes = b"") -> bytes:
+    """DER bytes of a PEM block (one line or many; the first whose label holds
+    ``prefer``, else the first) or of bare Base64 DER, as PHEE ships its tenant
+    keys (connector-common ``application-jws.yaml``). Whitespace anywhere in the
+    Base64 is ignored."""
+    data = _key_bytes(text)
+    if len(data) > _MAX_KEY_TEXT:
+        raise PheeConfigError("is too long to be a key")
+    blocks = list(_PEM_BLOCK.finditer(data))
+    chosen = next((b for b in blocks if prefer in b.group(1)), None)
+    chosen = chosen or (blocks[0] if blocks else None)
+    body = b"".join((chosen.group(2) if chosen else data).split())
+    if not body:
+        raise PheeConfigError("is empty")
+    if not _BASE64.fullmatch(body):
+        raise PheeConfigError("is neither a PEM block nor Base64 (DER) key text")
+    if b"-" in body or b"_" in body:  # URL-safe alphabet, as Java also accepts
+        body = body.replace(b"-", b"+").replace(b"_", b"/")
     try:
-        key = serialization.load_pem_private_key(_pem_bytes(pem).strip(), None)
-    except (ValueError, TypeError, UnicodeError, UnsupportedAlgorithm):
-        key = None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise PheeConfigError("invalid PEM private key") from None
+        return base64.b64decode(body + b"=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        raise PheeConfigError("is not valid Base64") from None
+
+
+def _as_rsa(key, cls, kind: str):
+    if not isinstance(key, cls):
+        raise PheeConfigError(f"is not an RSA {kind}; PHEE signs with RSA")
     return key
 
 
-def load_public_key(pem) -> rsa.RSAPublicKey:
-    """Load an RSA public key from a PEM public key or a PEM X.509 certificate."""
-    data = _pem_bytes(pem).strip()
+def _der_public_key(der: bytes):
+    """A SubjectPublicKeyInfo or an X.509 certificate (DER), else None."""
+    for load in (
+        serialization.load_der_public_key,
+        lambda d: x509.load_der_x509_certificate(d).public_key(),
+    ):
+        try:
+            return load(der)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            continue
+    return None
+
+
+def load_private_key(text) -> rsa.RSAPrivateKey:
+    """An unencrypted RSA private key: PEM (PKCS#8 or PKCS#1, one line or many)
+    or PHEE's bare Base64 PKCS#8. Raises PheeConfigError saying what is wrong,
+    never echoing the key."""
+    encrypted = "is encrypted; paste it unencrypted (PKCS#8 or PKCS#1)"
     try:
-        if b"BEGIN CERTIFICATE" in data:
-            key = x509.load_pem_x509_certificate(data).public_key()
-        else:
-            key = serialization.load_pem_public_key(data)
-    except (ValueError, TypeError, UnicodeError, UnsupportedAlgorithm):
-        key = None
-    if not isinstance(key, rsa.RSAPublicKey):
-        raise PheeConfigError("invalid PEM public key or certificate") from None
-    return key
+        if b"ENCRYPTED" in _key_bytes(text):  # PKCS#8 label or PKCS#1 Proc-Type
+            raise PheeConfigError(encrypted)
+        der = _der(text, prefer=b"PRIVATE KEY")
+        try:
+            key = serialization.load_der_private_key(der, None)
+        except TypeError:  # a password is needed
+            raise PheeConfigError(encrypted) from None
+        except (ValueError, UnsupportedAlgorithm):
+            if _der_public_key(der) is not None:
+                raise PheeConfigError(
+                    "is a public key or certificate; the signing key is the "
+                    "tenant's private key"
+                ) from None
+            raise PheeConfigError(
+                "is not readable (PKCS#8 or PKCS#1, PEM or Base64)"
+            ) from None
+        return _as_rsa(key, rsa.RSAPrivateKey, "private key")
+    except PheeConfigError as exc:
+        raise PheeConfigError(f"private key {exc.message}") from None
+
+
+def load_public_key(text) -> rsa.RSAPublicKey:
+    """An RSA public key from a PEM public key or X.509 certificate, or from
+    bare Base64 DER of either (PHEE's ``certificate`` in application-jws.yaml)."""
+    try:
+        der = _der(text)
+        key = _der_public_key(der)
+        if key is None:
+            raise PheeConfigError(
+                "is not readable (public key or X.509 certificate, PEM or Base64)"
+            )
+        return _as_rsa(key, rsa.RSAPublicKey, "public key")
+    except PheeConfigError as exc:
+        raise PheeConfigError(f"public key {exc.message}") from None
+
+
+def public_key_fingerprint(key_text) -> str:
+    """SHA-256 of the DER SubjectPublicKeyInfo as colon-separated hex, for any
+    key or certificate text :func:`load_private_key` or :func:`load_public_key`
+    reads: shows which key is set without revealing it."""
+    try:
+        public = load_private_key(key_text).public_key()
+    except PheeConfigError:
+        try:
+            public = load_public_key(key_text)
+        except PheeConfigError:
+            raise PheeConfigError(
+                "not a readable RSA private key, public key or certificate"
+            ) from None
+    der = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(der).digest().hex(":")
 
 
 def signing_string(

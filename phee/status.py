@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterable
@@ -10,13 +9,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from . import safe_json
 from .const import FINAL_TRANSFER_OUTCOMES, TRANSFER_STATUS_MAPPING
-from .errors import PheeResponseError, describe_error_body
+from .errors import PheeResponseError
 
 _logger = logging.getLogger(__name__)
 
 _EPOCH = datetime(1970, 1, 1)
 _MAX_REASON = 500
+_MAX_REASON_CODE = 64
+_MAX_NUMBER_TEXT = 40
+_MAX_NUMBER_DIGITS = 15  # amounts, counts and epoch ms stay below 10^15
 _BATCH_ID = re.compile(r"[A-Za-z0-9._-]+")
 
 
@@ -36,38 +39,100 @@ def map_transfer_status(raw) -> tuple[str | None, bool]:
 
 
 def _decimal(value) -> Decimal | None:
+    """Finite Decimal of a number or numeric text; None when missing or not a
+    number. Raises PheeResponseError beyond ±10^15 or for an absurdly long text,
+    refused before any costly conversion (``1e1000000`` is cheap as a Decimal,
+    ruinous as an int)."""
     if value is None or isinstance(value, bool):
         return None
+    if isinstance(value, (dict, list)):
+        raise PheeResponseError("PHEE sent a list or object where a number belongs")
+    text = str(value).strip()
+    if len(text) > _MAX_NUMBER_TEXT:
+        raise PheeResponseError("PHEE sent a number too long to be real")
     try:
-        result = Decimal(str(value).strip())
+        result = Decimal(text)
     except (InvalidOperation, ValueError):
         return None
-    return result if result.is_finite() else None
+    if not result.is_finite():
+        return None
+    if result and result.adjusted() >= _MAX_NUMBER_DIGITS:
+        raise PheeResponseError("PHEE sent a number beyond any real amount or count")
+    return result
 
 
 def epoch_ms_to_datetime(value) -> datetime | None:
-    """Epoch milliseconds (number or numeric text) -> naive UTC datetime."""
-    ms = _decimal(value)
-    if ms is None:
-        return None
+    """Epoch milliseconds (number or numeric text) -> naive UTC datetime; None
+    for anything else."""
     try:
-        return _EPOCH + timedelta(milliseconds=int(ms))
-    except OverflowError:
+        ms = _decimal(value)
+        return None if ms is None else _EPOCH + timedelta(milliseconds=int(ms))
+    except (PheeResponseError, OverflowError):
         return None
 
 
-def _reason(transfer: dict) -> str | None:
-    info = transfer.get("errorInformation")
-    if isinstance(info, (dict, list)):  # /api/v1/transfers returns a PhErrorDTO
-        info = json.dumps(info)
-    if isinstance(info, str) and info.strip():
-        code, message = describe_error_body(None, info)
-        if message or code:
-            return (message or code)[:_MAX_REASON]
-    detail = transfer.get("statusDetail")
-    if isinstance(detail, str) and detail.strip():
-        return " ".join(detail.split())[:_MAX_REASON]
-    return None
+def _text(value, what: str) -> str | None:
+    """A scalar field as text; a list or object there makes the answer malformed."""
+    if value is None:
+        return None
+    if isinstance(value, (dict, list, bool)):
+        raise PheeResponseError(f"PHEE sent a malformed {what}")
+    return str(value)
+
+
+def _one_line(value, limit: int) -> str | None:
+    if value is None or isinstance(value, (dict, list, bool)):
+        return None
+    return " ".join(str(value).split())[:limit] or None
+
+
+def _error_fields(info) -> tuple[str | None, str | None]:
+    """``(errorCode, errorDescription)`` of a nested Mojaloop
+    ``{"errorInformation": {...}}``, a flat or PhErrorDTO object, or nothing."""
+    if isinstance(info, dict) and isinstance(info.get("errorInformation"), dict):
+        info = info["errorInformation"]
+    if not isinstance(info, dict):
+        return None, None
+    description = next(
+        filter(
+            None,
+            (
+                _one_line(info.get(key), _MAX_REASON)
+                for key in ("errorDescription", "defaultUserMessage", "message")
+            ),
+        ),
+        None,
+    )
+    return _one_line(info.get("errorCode"), _MAX_REASON_CODE), description
+
+
+def failure_reason(transfer: dict) -> tuple[str | None, str | None]:
+    """``(reason_code, reason)`` of a transfer, never raising.
+
+    ``errorInformation`` is, per row kind: a JSON string of the nested Mojaloop
+    shape ``{"errorInformation": {"errorCode", "errorDescription"}}`` (channel
+    rows, connector-channel ZeebeWorkers), a flat ``{errorCode,
+    errorDescription}``, plain text such as ``Duplicate transaction.`` (rows the
+    importer writes from the CSV note), or, from ``/api/v1/transfers``, an object
+    already parsed. The reason is the description, else the code, else the raw
+    text; ``statusDetail`` is the fallback.
+    """
+    info, raw = transfer.get("errorInformation"), None
+    if isinstance(info, (int, float)) and not isinstance(info, bool):
+        info = str(info)
+    if isinstance(info, str):
+        raw = _one_line(info, _MAX_REASON)
+        try:
+            info = safe_json.loads(info) if raw and raw[0] in '{["' else None
+        except safe_json.UnsafeJSONError:
+            info = None
+        if isinstance(info, str):  # a JSON string literal holding the text
+            raw, info = _one_line(info, _MAX_REASON), None
+    code, description = _error_fields(info)
+    reason = description or code or raw
+    if reason is None:
+        reason = _one_line(transfer.get("statusDetail"), _MAX_REASON)
+    return code, reason
 
 
 @dataclass(frozen=True)
@@ -82,13 +147,19 @@ class TransferOutcome:
     completed_at: datetime | None
     reason: str | None
     transaction_id: str | None
+    reason_code: str | None = None  # e.g. Mojaloop "3204"
+    currency: str | None = None
+    payee_party_id: str | None = None
 
     @classmethod
     def from_transfer(cls, request_id: str, transfer: dict) -> TransferOutcome:
-        """Build from a PHEE Transfer record (``/batch/detail`` or ``/transfers``)."""
-        raw = str(transfer.get("status") or "").strip().upper()
+        """Build from a PHEE Transfer record (``/batch/detail`` or ``/transfers``).
+
+        Raises PheeResponseError for a malformed record (a list where the status
+        or an id belongs, an amount beyond 10^15)."""
+        raw = (_text(transfer.get("status"), "transfer status") or "").strip().upper()
         status, final = map_transfer_status(raw)
-        tid = transfer.get("transactionId")
+        code, reason = (None, None) if status == "paid" else failure_reason(transfer)
         return cls(
             request_id=request_id,
             phee_status=raw,
@@ -96,9 +167,19 @@ class TransferOutcome:
             final=final,
             amount=_decimal(transfer.get("amount")),
             completed_at=epoch_ms_to_datetime(transfer.get("completedAt")),
-            reason=None if status == "paid" else _reason(transfer),
-            transaction_id=str(tid) if tid is not None else None,
+            reason=reason,
+            transaction_id=_text(transfer.get("transactionId"), "transaction id"),
+            reason_code=code,
+            currency=_text(transfer.get("currency"), "currency"),
+            payee_party_id=_text(transfer.get("payeePartyId"), "payee party id"),
         )
+
+
+def transfer_ids(transfer: dict) -> set[str]:
+    """The ids a row's ``request_id`` may be stored under: ``clientCorrelationId``
+    (rows the channel ran) and ``transactionId`` (rows the importer wrote)."""
+    ids = (transfer.get("clientCorrelationId"), transfer.get("transactionId"))
+    return {_text(i, "transfer id") for i in ids if i is not None}
 
 
 def _rank(outcome: TransferOutcome) -> int:
@@ -113,8 +194,7 @@ def pick_transfer(request_id: str, transfers: Iterable[dict]) -> dict | None:
     :func:`match_transfers`), or None."""
     best, best_rank = None, 3
     for transfer in transfers:
-        ids = (transfer.get("clientCorrelationId"), transfer.get("transactionId"))
-        if request_id not in {str(i) for i in ids if i is not None}:
+        if request_id not in transfer_ids(transfer):
             continue
         rank = _rank(TransferOutcome.from_transfer(request_id, transfer))
         if rank < best_rank:
@@ -126,22 +206,51 @@ def match_transfers(
     request_ids: Iterable[str], transfers: Iterable[dict]
 ) -> dict[str, TransferOutcome]:
     """Outcome per request id, matching both ``clientCorrelationId`` and
-    ``transactionId``. Request ids without a transfer are absent from the result.
+    ``transactionId``. Request ids without a transfer are absent from the result;
+    a malformed transfer of ours raises PheeResponseError.
     """
     wanted = {str(r) for r in request_ids}
     result: dict[str, TransferOutcome] = {}
     for transfer in transfers:
         if not isinstance(transfer, dict):
             continue
-        keys = {transfer.get("clientCorrelationId"), transfer.get("transactionId")}
-        for key in keys:
-            if key is None or str(key) not in wanted:
-                continue
-            outcome = TransferOutcome.from_transfer(str(key), transfer)
-            current = result.get(outcome.request_id)
+        for key in transfer_ids(transfer) & wanted:
+            outcome = TransferOutcome.from_transfer(key, transfer)
+            current = result.get(key)
             if current is None or _rank(outcome) < _rank(current):
-                result[outcome.request_id] = outcome
+                result[key] = outcome
     return result
+
+
+@dataclass(frozen=True)
+class BatchRows:
+    """How the rows PHEE holds for a batch compare with a set of request ids.
+
+    A row is ours when either of its ids is one of ours: the other id is PHEE's
+    own (a generated transactionId, or a random clientCorrelationId).
+    """
+
+    ours: frozenset[str]  # our request ids among the rows
+    foreign: int  # rows none of whose ids is ours
+    complete: bool  # False when a limit stopped the reading early
+
+    @property
+    def only_ours(self) -> bool:
+        """Every row was read, at least one is ours, and none is another's."""
+        return self.complete and self.foreign == 0 and bool(self.ours)
+
+
+def compare_rows(
+    request_ids: Iterable[str], transfers: Iterable[dict], *, complete: bool = True
+) -> BatchRows:
+    """Compare a batch's transfers with ``request_ids`` (see :class:`BatchRows`)."""
+    wanted = {str(r) for r in request_ids}
+    ours, foreign = set(), 0
+    for transfer in transfers:
+        found = transfer_ids(transfer) & wanted
+        ours |= found
+        foreign += not found
+    return BatchRows(frozenset(ours), foreign, complete)
 
 
 def _int(value) -> int:
@@ -168,13 +277,13 @@ class BatchSummary:
 
     @classmethod
     def from_json(cls, d) -> BatchSummary:
-        """Tolerant parse: missing or bad numbers count as 0."""
+        """Missing or non-numeric counters count as 0; a list where text belongs
+        or a number beyond 10^15 raises PheeResponseError."""
         if not isinstance(d, dict):
             raise PheeResponseError("PHEE batch summary is not a JSON object")
 
         def text(key):
-            value = d.get(key)
-            return str(value) if value is not None else None
+            return _text(d.get(key), "batch summary")
 
         def amount(key):
             return _decimal(d.get(key)) or Decimal(0)

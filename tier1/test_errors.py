@@ -1,6 +1,7 @@
 """Tier-1 tests of phee.errors."""
 
 import json
+import time
 
 import pytest
 
@@ -13,10 +14,12 @@ from phee.errors import (
     PheeHTTPError,
     PheeNotFoundError,
     PheeResponseError,
+    PheeSignatureError,
     PheeTimeoutError,
     PheeValidationError,
     RowProblem,
     describe_error_body,
+    signature_error,
 )
 
 ERROR_BODIES = [
@@ -234,3 +237,43 @@ def test_row_problem_is_frozen():
     with pytest.raises(AttributeError):
         problem.row = 2
     assert problem == RowProblem(1, "r1", "amount", "bad")
+
+
+def test_signature_error_defaults():
+    exc = PheeSignatureError(
+        "x", http_status=400, remote_code="InvalidJsonWebSignature"
+    )
+    assert isinstance(exc, PheeHTTPError) and exc.code == "signature"
+    assert not exc.retryable and not exc.outcome_unknown
+
+
+@pytest.mark.parametrize(
+    ("code", "signed", "says"),
+    [
+        ("InvalidPublicKeyConfigured", False, "no signing key is set"),
+        ("InvalidPublicKeyConfigured", True, "not the one PHEE expects"),
+        ("InvalidJsonWebSignature", True, "changed the request"),
+    ],
+)
+def test_signature_error_says_what_to_fix(code, signed, says):
+    exc = signature_error(code, tenant_id="rhino", signed=signed, http_status=400)
+    assert isinstance(exc, PheeSignatureError)
+    assert (exc.http_status, exc.remote_code) == (400, code)
+    assert str(exc).startswith(f"PHEE refused the batch signature ({code}): ")
+    assert says in str(exc)
+    if code == "InvalidPublicKeyConfigured":
+        assert "manager › Credentials" in str(exc)
+    assert signed is False or "rhino" in str(exc)
+
+
+@pytest.mark.parametrize("code", [None, "01", "JWSVerificationServerError"])
+def test_signature_error_only_for_jws_refusals(code):
+    assert signature_error(code, tenant_id="t", signed=True, http_status=400) is None
+
+
+def test_describe_error_body_with_absurd_numbers_is_fast():
+    started = time.monotonic()
+    text = '{"errorCode": ' + "9" * 100_000 + ', "errorDescription": "x"}'
+    assert describe_error_body(400, text) == (None, text[:500])
+    assert describe_error_body(400, '{"errorCode": 1e1000000}')[0] is None
+    assert time.monotonic() - started < 1

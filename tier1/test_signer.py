@@ -15,6 +15,7 @@ from phee.signer import (
     generate_key_pair,
     load_private_key,
     load_public_key,
+    public_key_fingerprint,
     sign,
     signing_string,
     verify,
@@ -135,12 +136,10 @@ def test_signature_too_large_or_badly_padded_fails(keys):
     assert not verify(base64.b64encode(forged).decode(), CSV, public_pem, **HEADERS)
 
 
-def test_verify_with_certificate(keys):
-    private_pem, _ = keys
-    key = load_private_key(private_pem)
+def self_signed(key) -> x509.Certificate:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gorilla")])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
+    return (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -150,6 +149,11 @@ def test_verify_with_certificate(keys):
         .not_valid_after(now + datetime.timedelta(days=1))
         .sign(key, hashes.SHA256())
     )
+
+
+def test_verify_with_certificate(keys):
+    private_pem, _ = keys
+    cert = self_signed(load_private_key(private_pem))
     cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
     signature = sign(CSV, private_pem, **HEADERS)
     assert verify(signature, CSV, cert_pem, **HEADERS)
@@ -174,19 +178,88 @@ def test_generated_pem_formats(keys):
 
 
 @pytest.mark.parametrize(
-    "bad_pem",
+    ("bad", "reason"),
     [
-        "",
-        "not a key",
-        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
-        "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----",
+        ("", "is empty"),
+        ("   \n", "is empty"),
+        ("not a key", "is not readable"),
+        ("AAAAA", "is not valid Base64"),
+        ("AAAA", "is not readable"),
+        ("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----", "readable"),
+        ("MIIE vQIB?", "is neither a PEM block nor Base64"),
+        ("clé", "has characters a key never has"),
+        (None, "is not key text"),
+        ("A" * 70_000, "is too long"),
     ],
 )
-def test_invalid_private_key(bad_pem):
+def test_invalid_private_key(bad, reason):
     with pytest.raises(PheeConfigError) as info:
-        load_private_key(bad_pem)
-    assert str(info.value) == "invalid PEM private key"
+        load_private_key(bad)
+    assert str(info.value).startswith("private key ")
+    assert reason in str(info.value)
     assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def bare_base64(pem: str, width: int = 64, sep: str = "\n") -> str:
+    """The Base64 of a PEM block without its BEGIN/END lines, re-wrapped."""
+    body = "".join(line for line in pem.splitlines() if not line.startswith("-----"))
+    return sep.join(body[i : i + width] for i in range(0, len(body), width))
+
+
+@pytest.mark.parametrize(
+    ("width", "sep"),
+    [(10_000, ""), (64, "\n"), (76, "\r\n"), (50, " \n\t "), (7, " ")],
+)
+def test_bare_base64_pkcs8_as_phee_ships_it(keys, width, sep):
+    """connector-common application-jws.yaml: ``privateKey: MIIEvQIB...``."""
+    private_pem, public_pem = keys
+    bare = bare_base64(private_pem, width, sep)
+    assert bare.startswith("MII") and "-----" not in bare
+    signature = sign(CSV, bare, **HEADERS)
+    assert signature == sign(CSV, private_pem, **HEADERS)
+    assert verify(signature, CSV, bare_base64(public_pem, width, sep), **HEADERS)
+
+
+def test_bare_base64_certificate_as_phee_ships_it(keys):
+    """application-jws.yaml ``certificate: MIIDvDCC...``: Base64 DER X.509."""
+    private_pem, _ = keys
+    cert = self_signed(load_private_key(private_pem))
+    bare = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+    assert load_public_key(bare).public_numbers() == (
+        load_private_key(private_pem).public_key().public_numbers()
+    )
+    assert verify(sign(CSV, private_pem, **HEADERS), CSV, bare, **HEADERS)
+
+
+def test_private_key_is_found_after_a_certificate(keys):
+    private_pem, _ = keys
+    cert = self_signed(load_private_key(private_pem))
+    bundle = cert.public_bytes(serialization.Encoding.PEM).decode() + private_pem
+    assert sign(CSV, bundle, **HEADERS) == sign(CSV, private_pem, **HEADERS)
+
+
+def test_url_safe_base64_is_accepted(keys):
+    private_pem, _ = keys
+    der = load_private_key(private_pem).private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    url_safe = base64.urlsafe_b64encode(der).decode().rstrip("=")
+    assert sign(CSV, url_safe, **HEADERS) == sign(CSV, private_pem, **HEADERS)
+
+
+def test_public_key_or_certificate_given_as_private_key(keys):
+    private_pem, public_pem = keys
+    cert_pem = (
+        self_signed(load_private_key(private_pem))
+        .public_bytes(serialization.Encoding.PEM)
+        .decode()
+    )
+    for text in (public_pem, bare_base64(public_pem), cert_pem):
+        with pytest.raises(PheeConfigError) as info:
+            load_private_key(text)
+        assert "is a public key or certificate" in str(info.value)
 
 
 def test_encrypted_or_non_rsa_private_key_rejected(keys):
@@ -196,21 +269,57 @@ def test_encrypted_or_non_rsa_private_key_rejected(keys):
         serialization.PrivateFormat.PKCS8,
         serialization.BestAvailableEncryption(b"pw"),
     )
+    encrypted_der = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"pw"),
+    )
+    for text in (encrypted, base64.b64encode(encrypted_der)):
+        with pytest.raises(PheeConfigError, match="private key is encrypted"):
+            sign(CSV, text, **HEADERS)
     ec_pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    for pem in (encrypted, ec_pem):
-        with pytest.raises(PheeConfigError, match="invalid PEM private key"):
-            sign(CSV, pem, **HEADERS)
+    with pytest.raises(PheeConfigError, match="is not an RSA private key"):
+        sign(CSV, ec_pem, **HEADERS)
 
 
 def test_invalid_public_key(keys):
-    with pytest.raises(PheeConfigError, match="invalid PEM public key"):
-        verify("AAAA", CSV, "garbage")
-    with pytest.raises(PheeConfigError):
+    with pytest.raises(PheeConfigError, match="public key is neither a PEM"):
+        verify("AAAA", CSV, "garbage!")
+    with pytest.raises(PheeConfigError, match="public key is not readable"):
         verify("AAAA", CSV, keys[0])  # a private key is not a public key
+
+
+def test_fingerprint_is_the_same_for_every_form_of_a_key(keys, other_keys):
+    private_pem, public_pem = keys
+    cert = self_signed(load_private_key(private_pem))
+    forms = [
+        private_pem,
+        private_pem.replace("\n", " "),
+        bare_base64(private_pem, 50, "\n  "),
+        public_pem,
+        bare_base64(public_pem),
+        cert.public_bytes(serialization.Encoding.PEM).decode(),
+    ]
+    fingerprints = {public_key_fingerprint(text) for text in forms}
+    assert len(fingerprints) == 1
+    [fingerprint] = fingerprints
+    der = load_public_key(public_pem).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert fingerprint == ":".join(f"{b:02x}" for b in hashlib.sha256(der).digest())
+    assert public_key_fingerprint(other_keys[0]) != fingerprint
+    body = bare_base64(private_pem, 10_000, "")
+    assert body[8:40] not in fingerprint
+
+
+@pytest.mark.parametrize("bad", ["", "garbage!", "AAAA"])
+def test_fingerprint_of_unusable_text(bad):
+    with pytest.raises(PheeConfigError, match="not a readable RSA"):
+        public_key_fingerprint(bad)
 
 
 @pytest.mark.parametrize("join", [" ", ""])

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 from datetime import datetime
 from decimal import Decimal
 
@@ -9,10 +10,13 @@ import pytest
 
 from phee.errors import PheeResponseError
 from phee.status import (
+    BatchRows,
     BatchSummary,
     TransferOutcome,
     batch_id_from_polling_path,
+    compare_rows,
     epoch_ms_to_datetime,
+    failure_reason,
     map_transfer_status,
     match_transfers,
     pick_transfer,
@@ -269,3 +273,187 @@ def test_batch_id_from_bad_polling_path(path):
     with pytest.raises(PheeResponseError) as info:
         batch_id_from_polling_path(path)
     assert info.value.outcome_unknown
+
+
+# -- failure reasons as PHEE stores them -------------------------------------------
+
+NESTED = json.dumps(
+    {"errorInformation": {"errorCode": "3204", "errorDescription": "Party not found"}}
+)
+
+
+@pytest.mark.parametrize(
+    ("info", "code", "reason"),
+    [
+        pytest.param(NESTED, "3204", "Party not found", id="mojaloop-nested-string"),
+        pytest.param(
+            json.dumps(
+                {
+                    "errorInformation": {
+                        "errorCode": 5100,
+                        "errorDescription": "Generic payee error",
+                        "extensionList": {"extension": [{"key": "k", "value": "v"}]},
+                    }
+                }
+            ),
+            "5100",
+            "Generic payee error",
+            id="nested-numeric-code-and-extensions",
+        ),
+        pytest.param(
+            json.dumps({"errorCode": "3100", "errorDescription": "Generic validation"}),
+            "3100",
+            "Generic validation",
+            id="flat-string",
+        ),
+        pytest.param(
+            {"errorCode": "3204", "errorDescription": "Party not found"},
+            "3204",
+            "Party not found",
+            id="flat-dict",
+        ),
+        pytest.param(
+            {"errorInformation": {"errorCode": "3204", "errorDescription": "x"}},
+            "3204",
+            "x",
+            id="nested-dict",
+        ),
+        pytest.param(
+            {
+                "errorCategory": "Validation",
+                "errorCode": "InvalidJsonWebSignature",
+                "defaultUserMessage": "Bad JWS",
+            },
+            "InvalidJsonWebSignature",
+            "Bad JWS",
+            id="PhErrorDTO-from-transfers",
+        ),
+        pytest.param(
+            json.dumps({"errorInformation": {"errorCode": "3204"}}),
+            "3204",
+            "3204",
+            id="code-only",
+        ),
+        pytest.param(
+            "Duplicate transaction.", None, "Duplicate transaction.", id="importer-note"
+        ),
+        pytest.param('"Party not found"', None, "Party not found", id="json-string"),
+        pytest.param("{not json", None, "{not json", id="broken-json-kept-raw"),
+        pytest.param('{"foo": 1}', None, '{"foo": 1}', id="unknown-object-kept-raw"),
+        pytest.param("[1, 2]", None, "[1, 2]", id="json-list-kept-raw"),
+        pytest.param('{"n": 1e1000000}', None, '{"n": 1e1000000}', id="huge-number"),
+        pytest.param(["odd"], None, None, id="list"),
+        pytest.param(404, None, "404", id="number"),
+        pytest.param(True, None, None, id="bool"),
+    ],
+)
+def test_failure_reason_shapes(info, code, reason):
+    outcome = TransferOutcome.from_transfer(
+        "r1", transfer("FAILED", cci="r1", errorInformation=info)
+    )
+    assert (outcome.reason_code, outcome.reason) == (code, reason)
+    assert failure_reason({"errorInformation": info}) == (code, reason)
+
+
+def test_failure_reason_lengths_are_bounded():
+    info = json.dumps(
+        {"errorInformation": {"errorCode": "C" * 300, "errorDescription": "d" * 900}}
+    )
+    code, reason = failure_reason({"errorInformation": info})
+    assert (len(code), len(reason)) == (64, 500)
+    assert failure_reason({"errorInformation": "x" * 2_000_000})[1] == "x" * 500
+
+
+def test_failure_reason_falls_back_to_status_detail():
+    assert failure_reason({"errorInformation": None, "statusDetail": "Timed out"}) == (
+        None,
+        "Timed out",
+    )
+    assert failure_reason({}) == (None, None)
+
+
+def test_failure_reason_of_a_realistic_detail_row():
+    row = {
+        "id": 7,
+        "workflowInstanceKey": "2251799813685249",
+        "transactionId": "e5ee0f9a",
+        "clientCorrelationId": "5b1e-a2",
+        "batchId": "3c5d",
+        "status": "FAILED",
+        "statusDetail": None,
+        "errorInformation": NESTED,
+        "amount": "500",
+        "currency": "USD",
+        "startedAt": 1700000000000,
+        "completedAt": 1700000004000,
+    }
+    outcome = match_transfers(["5b1e-a2"], [row])["5b1e-a2"]
+    assert (outcome.status, outcome.final) == ("failed", True)
+    assert (outcome.reason_code, outcome.reason) == ("3204", "Party not found")
+    assert outcome.transaction_id == "e5ee0f9a"
+
+
+# -- bounded numbers and shapes ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "absurd", ["1e1000000", "9" * 41, 10**15, "-1e16", "1E+999999999"]
+)
+def test_absurd_amounts_are_refused_fast(absurd):
+    started = time.monotonic()
+    with pytest.raises(PheeResponseError):
+        TransferOutcome.from_transfer("r1", transfer("COMPLETED", amount=absurd))
+    with pytest.raises(PheeResponseError):
+        BatchSummary.from_json({"total": 1, "totalAmount": absurd})
+    with pytest.raises(PheeResponseError):
+        BatchSummary.from_json({"total": absurd})
+    assert epoch_ms_to_datetime(absurd) is None
+    assert time.monotonic() - started < 1
+
+
+def test_large_but_real_amounts_pass():
+    outcome = TransferOutcome.from_transfer(
+        "r1", transfer("COMPLETED", amount="999999999999999.99")
+    )
+    assert outcome.amount == Decimal("999999999999999.99")
+    assert BatchSummary.from_json({"totalAmount": 10**15 - 1}).total_amount == (
+        10**15 - 1
+    )
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"status": ["FAILED"]},
+        {"status": "COMPLETED", "transactionId": ["r1"]},
+        {"status": "COMPLETED", "clientCorrelationId": {"a": 1}},
+        {"status": "COMPLETED", "amount": [1]},
+    ],
+)
+def test_wrong_shapes_in_transfers_are_response_errors(record):
+    record = {"clientCorrelationId": "r1", **record}
+    with pytest.raises(PheeResponseError):
+        match_transfers(["r1"], [record])
+
+
+@pytest.mark.parametrize("key", ["batchId", "correlationId", "status"])
+def test_wrong_shapes_in_summary_are_response_errors(key):
+    with pytest.raises(PheeResponseError):
+        BatchSummary.from_json({"total": 1, key: ["x"]})
+
+
+# -- comparing a batch's rows with ours --------------------------------------------
+
+
+def test_compare_rows_counts_either_id():
+    rows = [
+        transfer("COMPLETED", cci="r1", tid="phee-1"),  # channel row
+        transfer("FAILED", cci="uuid-x", tid="r2"),  # importer row
+    ]
+    result = compare_rows({"r1", "r2", "r3"}, rows)
+    assert result == BatchRows(frozenset({"r1", "r2"}), 0, True)
+    assert result.only_ours
+    mixed = compare_rows({"r1"}, [*rows, transfer("COMPLETED", cci="z", tid="y")])
+    assert (mixed.ours, mixed.foreign, mixed.only_ours) == ({"r1"}, 2, False)
+    assert not compare_rows({"r1"}, rows[:1], complete=False).only_ours
+    assert not compare_rows({"r1"}, []).only_ours
