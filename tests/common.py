@@ -13,7 +13,9 @@ from ..phee_sandbox import PheeServer
 class PheeCommon(TransactionCase):
     """A program, an approved cycle, registrants and a PHEE manager.
 
-    Every test gets a fresh local PHEE server (real HTTP on loopback).
+    Every test gets a fresh local PHEE server (real HTTP on loopback) that
+    behaves like a stock PHEE: signatures checked, correlation ids replaced
+    after import, sub-batches of 5, nested failure reasons.
     """
 
     server_options = {}
@@ -63,6 +65,7 @@ class PheeCommon(TransactionCase):
                 "password": "password",
                 "payer_id": "27710101999",
                 "payee_id_type": "phone",
+                "signature_private_key": cls.private_key,
                 "max_batch_size": 3,
                 "batch_request_timeout": 5,
                 "resubmit_grace_minutes": 10,
@@ -74,7 +77,9 @@ class PheeCommon(TransactionCase):
 
     def setUp(self):
         super().setUp()
-        self.server = PheeServer(**self.server_options).start()
+        self.server = PheeServer(
+            public_key_pem=self.public_key, **self.server_options
+        ).start()
         self.addCleanup(self.server.stop)
         self.manager.write(self.server.endpoints())
 
@@ -123,7 +128,9 @@ class PheeCommon(TransactionCase):
     def _restart_server(self, **options):
         """Replace the test's PHEE server by one with other options."""
         self.server.stop()
-        self.server = type(self.server)(**options).start()
+        self.server = type(self.server)(
+            **{"public_key_pem": self.public_key, **options}
+        ).start()
         self.addCleanup(self.server.stop)
         self.manager.write(self.server.endpoints())
 

@@ -85,7 +85,7 @@ class TestFaults(PheeCommon):
 
     @mute_logger(SEND_LOGGER)
     def test_bad_signature_is_rejected_and_not_retried_blindly(self):
-        self._restart_server(public_key_pem=self.public_key)
+        self.manager.signature_private_key = False
         batch = self._prepared_batch()
         action = self.cycle.send_payment()  # no key configured: signature missing
         self.assertEqual(batch.phee_state, "error")
