@@ -9,8 +9,12 @@ from . import (
     phee_manager_files,
     phee_manager_prepare,
     phee_manager_recovery,
+    phee_manager_rights,
     phee_manager_send,
+    phee_manager_signing,
+    phee_manager_status_callback,
     phee_manager_sync,
     phee_manager_upgrade,
+    phee_settings,
     res_config_settings,
 )

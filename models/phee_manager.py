@@ -1,23 +1,18 @@
 # Part of OpenG2P. See LICENSE file for full copyright and licensing details.
 """Payment Hub EE payment manager: configuration, credentials and the PHEE client."""
 
-import logging
 import secrets
 from datetime import datetime, timezone
 from urllib.parse import urlparse
 
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import _, _lt, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..phee import PheeClient, PheeConfig, PheeError, Token, const
-from ..phee.signer import load_private_key
-from .phee_utils import ADMIN_GROUPS
-
-_logger = logging.getLogger(__name__)
-
-CONFIG_PREFIX = "g2p_payment_phee.default_"
+from ..phee.signer import load_private_key, public_key_fingerprint
+from .phee_utils import ADMIN_GROUPS, is_phee_admin
 
 # Identifier type written in the CSV when `payee_id_type_to_send` is empty.
 PAYEE_ID_TYPE_DEFAULTS = {
@@ -34,21 +29,111 @@ URL_FIELDS = (
     "details_endpoint_url",
     "batches_endpoint_url",
 )
-# Fields whose default the Settings page sets for new managers.
-SETTINGS_DEFAULT_FIELDS = URL_FIELDS + (
-    "tenant_id",
+# Credentials: administrators only. New managers take them from Settings in
+# create(); default_get never returns them.
+CREDENTIAL_FIELDS = (
     "username",
     "password",
     "grant_type",
     "authorization",
     "signature_private_key",
+)
+# What no client receives from default_get: the credentials and the tokens.
+SECRET_FIELDS = CREDENTIAL_FIELDS + (
+    "auth_token",
+    "auth_token_expires_at",
+    "callback_token",
+)
+# Fields that decide where credentials and payment files go, and when a batch
+# is posted again: set by administrators only.
+ROUTING_FIELDS = URL_FIELDS + (
+    "tenant_id",
+    "tls_verify",
     "tls_ca_bundle",
+    "callback_enabled",
+    "resubmit_grace_minutes",
+    "payment_mode",
+    "payer_id_type",
+    "payer_id",
+    "import_deadline_minutes",
+    "settle_deadline_hours",
+)
+# Defaults for new managers kept by Settings (fields of g2p.phee.settings).
+SETTINGS_DEFAULT_FIELDS = (
+    URL_FIELDS
+    + ("tenant_id", "tls_verify", "tls_ca_bundle", "callback_enabled")
+    + CREDENTIAL_FIELDS
 )
 # Fields that make the PHEE client configuration.
-CONFIG_FIELDS = SETTINGS_DEFAULT_FIELDS + ("tls_verify", "batch_request_timeout")
-# Boolean defaults, stored as "1"/"0" (a False setting would delete the parameter),
-# with their value when Settings never set them.
-BOOLEAN_DEFAULTS = {"tls_verify": True, "callback_enabled": False}
+CONFIG_FIELDS = (
+    URL_FIELDS
+    + ("tenant_id", "tls_verify", "tls_ca_bundle", "batch_request_timeout")
+    + CREDENTIAL_FIELDS
+)
+NO_SIGNING_KEY_WARNING = _lt(
+    "No signing key: PHEE's bulk processor verifies X-SIGNATURE by default; "
+    "without a key every batch is rejected."
+)
+
+
+def phee_admin(env):
+    """Whether ``env`` acts as a PHEE administrator (or as superuser)."""
+    return env.su or is_phee_admin(env.user)
+
+
+def new_callback_secret():
+    """A fresh callback secret: the HMAC key of a manager's callback URLs."""
+    return secrets.token_urlsafe(32)
+
+
+def check_endpoint_urls(record, fnames=URL_FIELDS):
+    """Raise a ValidationError unless every URL field of ``record`` is http(s)."""
+    for fname in fnames:
+        url = record[fname]
+        parsed = urlparse(url or "")
+        if url and (parsed.scheme not in ("http", "https") or not parsed.netloc):
+            raise ValidationError(
+                _(
+                    "%(field)s must be an http(s) URL, not “%(url)s”.",
+                    field=record._fields[fname].string,
+                    url=url,
+                )
+            )
+
+
+def check_signing_key(key_text):
+    """Raise a ValidationError unless ``key_text`` is empty or an RSA private key."""
+    if key_text:
+        try:
+            load_private_key(key_text)
+        except PheeError as error:
+            raise ValidationError(
+                _("Signing key: %(error)s", error=error.message)
+            ) from None
+
+
+def signing_fingerprint(key_text):
+    """SHA-256 fingerprint of the public half of a signing key, or False."""
+    if not key_text:
+        return False
+    try:
+        return public_key_fingerprint(key_text)
+    except PheeError:
+        return _("unreadable key")
+
+
+def transport_warnings(values):
+    """(credentials over plain http, TLS verification on with no https endpoint)
+    for manager field values (a manager's own, or the defaults of Settings)."""
+    urls = [values.get(fname) or "" for fname in URL_FIELDS]
+    auth_url = (values.get("auth_endpoint_url") or "").lower()
+    credentials_over_http = auth_url.startswith("http://") and bool(
+        values.get("password")
+    )
+    tls_unused = bool(values.get("tls_verify")) and not any(
+        url.lower().startswith("https://") for url in urls
+    )
+    return credentials_over_http, tls_unused
 
 
 class G2PPaymentHubEEManager(models.Model):
@@ -103,14 +188,14 @@ class G2PPaymentHubEEManager(models.Model):
         "by its correlation id before sending it again.",
     )
 
-    # Authentication
-    tenant_id = fields.Char("Tenant ID", required=True)
-    username = fields.Char(groups=ADMIN_GROUPS)
-    password = fields.Char(groups=ADMIN_GROUPS)
-    grant_type = fields.Char(default="password", groups=ADMIN_GROUPS)
+    # Authentication. Empty credentials of a new manager are taken from Settings.
+    tenant_id = fields.Char("Tenant ID", help="Sent as Platform-TenantId.")
+    username = fields.Char(groups=ADMIN_GROUPS, copy=False)
+    password = fields.Char(groups=ADMIN_GROUPS, copy=False)
+    grant_type = fields.Char(groups=ADMIN_GROUPS, copy=False)
     authorization = fields.Char(
-        default=const.DEFAULT_BASIC_AUTHORIZATION,
         groups=ADMIN_GROUPS,
+        copy=False,
         help="Authorization header of the token request (the OAuth client).",
     )
     auth_token = fields.Char(
@@ -122,7 +207,8 @@ class G2PPaymentHubEEManager(models.Model):
     signature_private_key = fields.Text(
         "Signing Private Key",
         groups=ADMIN_GROUPS,
-        help="PEM private key for the X-SIGNATURE header. Empty: no signature.",
+        copy=False,
+        help="RSA private key for the X-SIGNATURE header. Empty: no signature.",
     )
     tls_verify = fields.Boolean(
         "Verify TLS Certificates",
@@ -138,7 +224,7 @@ class G2PPaymentHubEEManager(models.Model):
     # Batch and payment parameters
     payment_mode = fields.Char(required=True, default="mojaloop")
     payer_id_type = fields.Char(required=True, default="msisdn")
-    payer_id = fields.Char(required=True)
+    payer_id = fields.Char()
     payee_id_type = fields.Selection(
         [
             ("bank_acc_no", "Bank Account Number"),
@@ -195,66 +281,14 @@ class G2PPaymentHubEEManager(models.Model):
         "started it needs attention (its status is still checked).",
     )
 
-    # Callback
-    callback_enabled = fields.Boolean(
-        "Status Callback",
-        help="Ask PHEE to call Odoo back when a batch progresses; Odoo then "
-        "fetches the batch status.",
-    )
-    callback_token = fields.Char(groups=ADMIN_GROUPS, copy=False, readonly=True)
-    callback_url = fields.Char(compute="_compute_callback_url", groups=ADMIN_GROUPS)
-
     # ------------------------------------------------------------
-    # DEFAULTS, COMPUTE, CONSTRAINTS
+    # CONSTRAINTS
     # ------------------------------------------------------------
-
-    @api.model
-    def default_get(self, fields_list):
-        """Override to take the admin's defaults from Settings."""
-        res = super().default_get(fields_list)
-        params = self.env["ir.config_parameter"].sudo()
-        for fname in SETTINGS_DEFAULT_FIELDS:
-            value = params.get_param(CONFIG_PREFIX + fname)
-            if value and fname in fields_list:
-                res[fname] = value
-        for fname in BOOLEAN_DEFAULTS:
-            value = params.get_param(CONFIG_PREFIX + fname)
-            if value and fname in fields_list:
-                res[fname] = value == "1"
-        return res
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            vals.setdefault("callback_token", secrets.token_urlsafe(32))
-        return super().create(vals_list)
-
-    @api.depends("callback_enabled", "callback_token")
-    def _compute_callback_url(self):
-        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
-        for rec in self:
-            rec.callback_url = (
-                f"{base_url}/g2p_payment_phee/callback/{rec.callback_token}"
-                if rec.callback_enabled and rec.callback_token
-                else False
-            )
 
     @api.constrains(*URL_FIELDS)
     def _check_endpoint_urls(self):
         for rec in self:
-            for fname in URL_FIELDS:
-                url = rec[fname]
-                parsed = urlparse(url or "")
-                if url and (
-                    parsed.scheme not in ("http", "https") or not parsed.netloc
-                ):
-                    raise ValidationError(
-                        _(
-                            "%(field)s must be an http(s) URL, not “%(url)s”.",
-                            field=rec._fields[fname].string,
-                            url=url,
-                        )
-                    )
+            check_endpoint_urls(rec)
 
     @api.constrains(
         "max_batch_size",
@@ -279,13 +313,7 @@ class G2PPaymentHubEEManager(models.Model):
     @api.constrains("signature_private_key")
     def _check_signature_private_key(self):
         for rec in self.sudo():
-            if rec.signature_private_key:
-                try:
-                    load_private_key(rec.signature_private_key)
-                except PheeError as error:
-                    raise ValidationError(
-                        _("Signing key: %(error)s", error=error.message)
-                    ) from None
+            check_signing_key(rec.signature_private_key)
 
     @api.constrains("batch_tag_ids", "create_batch")
     def constrains_batch_tag_ids(self):
@@ -345,11 +373,8 @@ class G2PPaymentHubEEManager(models.Model):
         )
 
     def _phee_config(self):
-        """Build this manager's PHEE client configuration (reads credentials as
-        superuser).
-
-        self.ensure_one()
-        """
+        """Build this manager's PHEE client configuration from what is saved
+        (credentials read as superuser)."""
         self.ensure_one()
         rec = self.sudo()
         return self._phee_config_from({fname: rec[fname] for fname in CONFIG_FIELDS})
@@ -383,7 +408,8 @@ class G2PPaymentHubEEManager(models.Model):
     # ------------------------------------------------------------
 
     def action_test_connection(self):
-        """Fetch a token and query the operations app; report the outcome."""
+        """Fetch a token and query the operations app with the saved settings
+        (set by an administrator); report the outcome."""
         self.ensure_one()
         return self._phee_test_connection(self._phee_config())
 
@@ -391,14 +417,18 @@ class G2PPaymentHubEEManager(models.Model):
     def _phee_test_connection(self, config):
         """Try a PHEE configuration: token, then one operations-app call.
 
-        :return: a notification with the success or PHEE's exact error
+        :return: a notification with the success or PHEE's exact error, and a
+            warning when batches would not be signed
         """
+        notes = [] if config.signature_private_key else [str(NO_SIGNING_KEY_WARNING)]
         try:
             with PheeClient(config) as client:
                 result = client.test_connection()
         except PheeError as error:
             return self._phee_notify(
-                _("Connection failed: %(error)s", error=error.message),
+                "\n".join(
+                    [_("Connection failed: %(error)s", error=error.message)] + notes
+                ),
                 "danger",
                 sticky=True,
                 close=False,
@@ -408,7 +438,12 @@ class G2PPaymentHubEEManager(models.Model):
             if result.get("auth")
             else _("Connected: operations app reachable (authorization off).")
         )
-        return self._phee_notify(message, "success", close=False)
+        return self._phee_notify(
+            "\n".join([message] + notes),
+            "warning" if notes else "success",
+            sticky=bool(notes),
+            close=False,
+        )
 
     @api.model
     def _phee_notify(self, message, kind="info", sticky=False, close=True):

@@ -83,17 +83,18 @@ class G2PPaymentHubEEManagerRecovery(models.Model):
             return SendOutcome.ADOPTED, batch.name
         if batch.phee_attempt_outcome not in ("pending", "unknown"):
             return None
+        evidence = self._phee_search(batch, client)
         retry_at = batch.phee_last_attempt_at + timedelta(
             minutes=max(self.resubmit_grace_minutes, MIN_RESUBMIT_GRACE_MINUTES)
         )
-        if fields.Datetime.now() < retry_at:
+        if not evidence.batch_id and fields.Datetime.now() < retry_at:
+            # PHEE may not list or run it yet: never decide before the wait.
             return SendOutcome.WAITING, _(
-                "%(batch)s: PHEE has not reported the earlier attempt yet; it "
-                "is checked again after %(time)s UTC before anything is sent.",
+                "%(batch)s: PHEE does not show the earlier attempt yet; it is "
+                "checked again, and nothing is sent before %(time)s UTC.",
                 batch=batch.name,
                 time=fields.Datetime.to_string(retry_at),
             )
-        evidence = self._phee_search(batch, client)
         return self._phee_act_on(batch, evidence)
 
     def _phee_by_correlation_id(self, batch, client):

@@ -194,10 +194,9 @@ class TestFaults(PheeCommon):
         self.server.inject("submit", "accept_then_500")
         self.cycle.send_payment()
         self._age_last_attempt(batch)
-        with patch.object(
-            PheeClient, "find_batch_by_correlation_id", return_value=None
-        ):
+        with patch.object(PheeClient, "list_batches", return_value=iter(())):
             action = self.cycle.send_payment()
         self.assertEqual(len(self.server.batches), 1)
-        self.assertIn("not sent again", action["params"]["message"])
-        self.assertEqual(batch.phee_state, "error")
+        self.assertIn("may already have", action["params"]["message"])
+        self.assertEqual(batch.phee_state, "uncertain")
+        self.assertIn("PHEE has payments of this batch", batch.phee_attention_note)
