@@ -13,12 +13,15 @@ and the payment mode is mojaloop, where the channel refuses a ``request_id``
 it has seen. Otherwise it waits in *PHEE may already have it* for a person.
 """
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from odoo import _, fields, models
 from odoo.exceptions import AccessError
+
+from odoo.addons.base.models.res_partner import _tz_get
 
 from ..phee import PheeError
 from .phee_states import SendOutcome
@@ -52,6 +55,22 @@ class Evidence:
 
 class G2PPaymentHubEEManagerRecovery(models.Model):
     _inherit = "g2p.program.payment.manager.phee"
+
+    ops_timezone = fields.Selection(
+        _tz_get,
+        "Operations App Time Zone",
+        default="Asia/Kolkata",
+        required=True,
+        help="The operations app's interface.timezone (Asia/Kolkata in a stock "
+        "PHEE): it reads the dates of its batch list in that zone, and a batch "
+        "PHEE may already have is searched for by date.",
+    )
+
+    def _phee_config(self):
+        """Override: the operations app's time zone for batch-list dates."""
+        return dataclasses.replace(
+            super()._phee_config(), ops_timezone=self.ops_timezone
+        )
 
     def _phee_find_previous_submission(self, batch, client):
         """Ask PHEE whether an earlier attempt of this batch reached it.
