@@ -21,12 +21,24 @@ Usage::
     with PheeServer(require_auth=True, public_key_pem=public_pem) as server:
         config = PheeConfig(tenant_id="gorilla", **server.endpoints())
 
-``python -m phee_sandbox`` serves on its own; ``python -m phee_sandbox.demo``
-runs one signed batch through it.
+``python -m phee_sandbox`` serves on its own (and prints how to use it with
+``curl``), ``python -m phee_sandbox.sign`` prints the X-SIGNATURE of a CSV file
+and ``python -m phee_sandbox.demo`` runs a signed batch through it, explaining
+each step.
 """
 
-from .app import LENIENT, PheeServer
-from .bulk import form_data_text, has_file_part
-from .cli import main
-from .http import Reply, Request
-from .jws import load_tenant_key, recover_signed_digest
+import sys
+
+# Checked before anything else is imported, in syntax old interpreters parse,
+# so an old Python gets one line instead of a traceback.
+if sys.version_info < (3, 10):  # noqa: UP036
+    raise SystemExit(
+        "phee_sandbox needs Python 3.10 or newer; this is Python %d.%d"  # noqa: UP031
+        % tuple(sys.version_info[:2])
+    )
+
+from .app import LENIENT, PheeServer  # noqa: E402
+from .bulk import form_data_text, has_file_part  # noqa: E402
+from .cli import main  # noqa: E402
+from .http import Reply, Request  # noqa: E402
+from .jws import load_tenant_key, recover_signed_digest  # noqa: E402

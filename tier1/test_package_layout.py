@@ -29,9 +29,11 @@ SANDBOX_MODULES = {
     "http",
     "java",
     "jws",
+    "keys",
     "ops",
     "ops_views",
     "records",
+    "sign",
     "state",
 }
 # The protocol modules a client uses; the demo may import these (or names the
