@@ -7,6 +7,7 @@ curl when the machine has them, and as the same requests from Python always.
 
 from __future__ import annotations
 
+import atexit
 import os
 import queue
 import re
@@ -14,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -46,10 +48,15 @@ def block_with(text: str) -> str:
     return block
 
 
+_BIN = Path(tempfile.mkdtemp(prefix="readme-bin-"))
+(_BIN / "python").symlink_to(sys.executable)
+atexit.register(shutil.rmtree, _BIN, True)
+
+
 def python_env() -> dict:
     """This interpreter first on PATH (as ``python``) and the repo importable."""
     env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
+    env["PATH"] = os.pathsep.join([str(_BIN), env.get("PATH", "")])
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT), *filter(None, [env.get("PYTHONPATH")])]
     )
