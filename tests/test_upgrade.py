@@ -79,6 +79,7 @@ class TestUpgrade(PheeCommon):
                 "details_endpoint_url": self.manager.status_endpoint_url,
             }
         )
+        self.env.flush_all()
         run_migration(self.env.cr)
         self.env.invalidate_all()
 

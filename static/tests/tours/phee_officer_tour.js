@@ -111,7 +111,7 @@ registry.category("web_tour.tours").add("g2p_payment_phee_officer_tour", {
             "Held-back payment, grouped under its reason",
         ),
         check(
-            '.o_list_view .o_group_name:contains("Payee account not found (1)")',
+            '.o_list_view .o_group_name:contains("Party not found (1)")',
             "Payment refused by PHEE, grouped under its reason",
         ),
         check(
