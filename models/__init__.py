@@ -7,6 +7,7 @@ from . import (
     phee_guard,
     phee_manager,
     phee_manager_files,
+    phee_manager_pacing,
     phee_manager_prepare,
     phee_manager_recovery,
     phee_manager_rights,

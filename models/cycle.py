@@ -13,6 +13,11 @@ class G2PCycle(models.Model):
     phee_all_batches_done = fields.Boolean(copy=False, readonly=True)
     phee_batch_count = fields.Integer("PHEE Batches", compute="_compute_phee_summary")
     phee_open_batch_count = fields.Integer(compute="_compute_phee_summary")
+    phee_queued_batch_count = fields.Integer(
+        "Batches Waiting to Be Sent",
+        compute="_compute_phee_summary",
+        help="Sent automatically as earlier batches settle at PHEE.",
+    )
     phee_paid_count = fields.Integer("Paid", compute="_compute_phee_summary")
     phee_failed_count = fields.Integer("Failed", compute="_compute_phee_summary")
     phee_refused_count = fields.Integer(
@@ -69,6 +74,9 @@ class G2PCycle(models.Model):
                 cycle.payment_batch_ids.filtered("phee_can_send")
             )
             cycle.phee_open_batch_count = len(batches.filtered("phee_is_open"))
+            cycle.phee_queued_batch_count = len(
+                batches.filtered(lambda b: b.phee_state == "queued")
+            )
             cycle.phee_paid_count, _issued, cycle.phee_paid_amount = of("paid")
             cycle.phee_refused_count = of("failed")[0]
             cycle.phee_held_back_count = of("held_back")[0]

@@ -3,7 +3,7 @@
 (``phee_states.PAYMENT_STATE_FIELDS``), written only through ``_phee_set_state``
 or the status sync's bulk update, which reads the same table."""
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from .phee_guard import by_state_machine
@@ -94,15 +94,18 @@ class G2PPayment(models.Model):
         """PHEE payments are created by prepare only."""
         return self._phee_guarded_fields(vals)
 
+    @api.model
+    def _phee_state_values(self, state):
+        """The field values of PHEE state ``state``: the state and what it
+        decides of upstream's fields."""
+        upstream_state, status, final = PAYMENT_STATE_FIELDS[state]
+        return {
+            "phee_payment_state": state,
+            "state": upstream_state,
+            "status": status,
+            "status_is_final": final,
+        }
+
     def _phee_set_state(self, state, vals=None):
         """Move these payments to PHEE state ``state`` (and what it decides)."""
-        upstream_state, status, final = PAYMENT_STATE_FIELDS[state]
-        by_state_machine(self).write(
-            {
-                "phee_payment_state": state,
-                "state": upstream_state,
-                "status": status,
-                "status_is_final": final,
-                **(vals or {}),
-            }
-        )
+        by_state_machine(self).write({**self._phee_state_values(state), **(vals or {})})

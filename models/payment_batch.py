@@ -31,6 +31,8 @@ from .phee_utils import phee_manager
 
 _logger = logging.getLogger(__name__)
 
+CRON_XMLID = "g2p_payment_phee.cron_phee_status_sync"
+
 # Written by the state machine only; the upstream ones once the batch is PHEE's.
 ATTEMPT_FIELDS = (
     "phee_correlation_id",
@@ -375,6 +377,19 @@ class G2PPaymentBatch(models.Model):
         self._phee_move("give_up", "error")
         self._phee_log(message, error=message)
 
+    def _phee_queue(self, reason):
+        """draft/error → queued: the pacing limits are reached; the status cron
+        sends it when PHEE has room."""
+        self.ensure_one()
+        self._phee_move("queue", "queued")
+        self.message_post(
+            body=_(
+                "Waiting to be sent: %(reason)s. It is sent automatically as "
+                "earlier batches settle.",
+                reason=reason,
+            )
+        )
+
     def _phee_doubt(self, message):
         """submitting/uncertain → uncertain: PHEE may have the batch; a person
         decides. The chatter hears of each new finding once."""
@@ -479,6 +494,7 @@ class G2PPaymentBatch(models.Model):
         failed = self.payment_ids.filtered(lambda p: p.status == "failed")
         state = "completed_failures" if failed else "completed"
         self._phee_move("finish", state, {"batch_has_completed": True})
+        self._phee_wake_the_cron()
         self.message_post(
             body=_(
                 "Batch completed at PHEE: %(paid)s paid, %(failed)s failed.",
@@ -581,6 +597,16 @@ class G2PPaymentBatch(models.Model):
         batches = self.search([("phee_state", "in", SYNCED_STATES)], order="id")
         for manager, manager_batches in batches._phee_group_by_manager():
             manager._phee_sync_batches(manager_batches)
+        queued = self.search([("phee_state", "=", "queued")], order="id")
+        for manager, manager_batches in queued._phee_group_by_manager():
+            manager._phee_send_queued(manager_batches)
+
+    def _phee_wake_the_cron(self):
+        """A batch settled: queued batches may be sent now."""
+        if self.search_count([("phee_state", "=", "queued")], limit=1):
+            cron = self.env.ref(CRON_XMLID, raise_if_not_found=False)
+            if cron:
+                cron.sudo()._trigger()
 
     def _phee_group_by_manager(self):
         """[(manager, batches)], skipping batches not paid via PHEE."""

@@ -117,6 +117,11 @@ class G2PPaymentHubEEManagerSend(models.Model):
                 previous = self._phee_find_previous_submission(batch, client)
                 if previous:
                     return previous
+            reason = self._phee_no_room(batch)
+            if reason:
+                if batch.phee_state != "queued":
+                    batch._phee_queue(reason)
+                return SendOutcome.QUEUED, f"{batch.name}: {reason}"
             batch._phee_claim()
             try:
                 # Always rendered from the payments now: a stored file is never

@@ -11,7 +11,6 @@ from ..phee import PheeError, PheeResponseError, match_transfers
 from .phee_bulk import write_columns
 from .phee_guard import by_state_machine
 from .phee_states import FINAL_STATES, OPEN_STATES
-from .phee_states import PAYMENT_STATE_FIELDS as STATE_FIELDS
 from .phee_utils import commit_unless_testing
 
 _logger = logging.getLogger(__name__)
@@ -239,13 +238,7 @@ class G2PPaymentHubEEManagerSync(models.Model):
                 or _("PHEE reported %(status)s", status=outcome.phee_status),
                 phee_failure_code=outcome.reason_code or False,
             )
-        upstream_state, status, final = STATE_FIELDS[state]
-        vals.update(
-            phee_payment_state=state,
-            state=upstream_state,
-            status=status,
-            status_is_final=final,
-        )
+        vals.update(payment._phee_state_values(state))
         return vals
 
     def _phee_mismatch(self, payment, outcome):

@@ -7,6 +7,9 @@ a test reads these lines and checks that they are exactly ``BATCH_TRANSITIONS``:
 
     draft        --send-->    submitting    an attempt is recorded before the POST
     error        --send-->    submitting
+    queued       --send-->    submitting    PHEE has room for it now
+    draft        --queue-->   queued        the pacing limits are reached
+    error        --queue-->   queued
     submitting   --send-->    submitting    re-sent: PHEE does not have it
     submitting   --accept-->  submitted     PHEE answered 202 with its batch id
     submitting   --adopt-->   submitted     PHEE already had it: not sent again
@@ -41,6 +44,7 @@ from odoo import _lt
 
 BATCH_STATES = [
     ("draft", "Draft"),
+    ("queued", "Waiting to Be Sent"),
     ("submitting", "Submitting"),
     ("submitted", "Sent"),
     ("in_progress", "In Progress"),
@@ -57,8 +61,10 @@ BATCH_TRANSITIONS = {
     "send": (
         ("draft", "submitting"),
         ("error", "submitting"),
+        ("queued", "submitting"),
         ("submitting", "submitting"),
     ),
+    "queue": (("draft", "queued"), ("error", "queued")),
     "accept": (("submitting", "submitted"),),
     "adopt": (
         ("submitting", "submitted"),
@@ -124,6 +130,7 @@ class SendOutcome:
     UNKNOWN = "unknown"
     CHECK_FAILED = "check_failed"
     UNCERTAIN = "uncertain"
+    QUEUED = "queued"
 
 
 # outcome: (label in the officer's summary, notification level: None = fine)
@@ -133,6 +140,7 @@ SEND_OUTCOMES = {
     SendOutcome.SKIPPED: (_lt("Sent earlier"), None),
     SendOutcome.BUSY: (_lt("Being sent by another process"), "warning"),
     SendOutcome.WAITING: (_lt("Waiting for PHEE"), "warning"),
+    SendOutcome.QUEUED: (_lt("Waiting for room at PHEE (sent automatically)"), "info"),
     SendOutcome.UNKNOWN: (_lt("Answer lost, will check PHEE"), "warning"),
     SendOutcome.INVALID: (_lt("Not sent: invalid"), "danger"),
     SendOutcome.NOT_DELIVERED: (_lt("PHEE unreachable"), "danger"),

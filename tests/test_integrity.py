@@ -115,3 +115,32 @@ class TestIntegrity(PheeCommon):
             with self.env.cr.savepoint():
                 self._force(sent, {"phee_correlation_id": lost.phee_correlation_id})
                 self.env.flush_all()
+
+    def test_pacing_never_has_more_batches_in_flight_than_the_limit(self):
+        self.manager.write({"max_batches_in_flight": 1, "max_batch_size": 2})
+        self._entitlements(4)
+        self._prepare()
+        first, second = self._batches()
+        action = self.cycle.send_payment()
+        self.assertIn("Waiting for room at PHEE", action["params"]["message"])
+        self.assertEqual(len(self.server.batches), 1)
+        queued = (first | second).filtered(lambda b: b.phee_state == "queued")
+        self.assertEqual(len(queued), 1)
+        self.assertEqual(self.cycle.phee_queued_batch_count, 1)
+        self.assertIn("in flight", queued.message_ids[0].body)
+        self._sync_until_settled(runs=8)
+        self.assertEqual(len(self.server.batches), 2)
+        self.assertEqual(set((first | second).mapped("phee_state")), {"completed"})
+        self.assertLessEqual(
+            (first | second - queued).phee_accepted_at, queued.phee_accepted_at
+        )
+        self._assert_phee_holds_each_batch_once()
+
+    def test_pacing_limits_submissions_per_minute(self):
+        self.manager.write({"max_submissions_per_minute": 1, "max_batch_size": 2})
+        self._entitlements(4)
+        self._prepare()
+        self.cycle.send_payment()
+        self.assertEqual(len(self.server.batches), 1)
+        queued = self._batches().filtered(lambda b: b.phee_state == "queued")
+        self.assertIn("in the last minute", queued.message_ids[0].body)
