@@ -132,7 +132,7 @@ class TestIntegrity(PheeCommon):
         self.assertEqual(len(self.server.batches), 2)
         self.assertEqual(set((first | second).mapped("phee_state")), {"completed"})
         self.assertLessEqual(
-            (first | second - queued).phee_accepted_at, queued.phee_accepted_at
+            ((first | second) - queued).phee_accepted_at, queued.phee_accepted_at
         )
         self._assert_phee_holds_each_batch_once()
 
