@@ -100,8 +100,7 @@ class TestUpgrade(PheeCommon):
         self.assertFalse(held.batch_id)
 
         self.cycle.send_payment()
-        for _run in range(4):
-            self.env["g2p.payment.batch"]._cron_phee_status_sync()
+        self._sync_until_settled(runs=8)
 
         self.assertEqual(len(self.server.batches), 2)  # the old one and one new
         self.assertFalse(
