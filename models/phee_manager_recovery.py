@@ -17,6 +17,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from itertools import islice
 
 from odoo import _, fields, models
 from odoo.exceptions import AccessError
@@ -146,11 +147,6 @@ class G2PPaymentHubEEManagerRecovery(models.Model):
         """Look for this batch at PHEE by what survives on a stock deployment."""
         evidence = Evidence()
         ours = set(batch.payment_ids.mapped("name"))
-        taken = set(
-            self.env["g2p.payment.batch"]
-            .search([("external_batch_ref", "!=", False), ("id", "!=", batch.id)])
-            .mapped("external_batch_ref")
-        )
         since = (
             batch.phee_first_attempt_at
             or batch.phee_last_attempt_at
@@ -161,12 +157,13 @@ class G2PPaymentHubEEManagerRecovery(models.Model):
             filenames += (f"_{self.file_name_prefix or ''}{batch.name}.csv",)
         until = fields.Datetime.now() + WINDOW_MARGIN
         listed = 0
-        for listed_batch in client.list_batches(
-            since, until, registering_institution_id=self._phee_institution_id()
+        for listed_batch in self._phee_untaken(
+            batch,
+            client.list_batches(
+                since, until, registering_institution_id=self._phee_institution_id()
+            ),
         ):
-            batch_id = str(listed_batch.get("batchId") or "")
-            if not batch_id or batch_id in taken:
-                continue
+            batch_id = str(listed_batch["batchId"])
             listed += 1
             rows = client.compare_batch_rows(batch_id, ours, limit=len(ours) + 1)
             named = str(listed_batch.get("requestFile") or "").endswith(filenames)
@@ -201,6 +198,19 @@ class G2PPaymentHubEEManagerRecovery(models.Model):
                 next(iter(transfers.values())).get("batchId") or "?"
             )
         return evidence
+
+    def _phee_untaken(self, batch, listed):
+        """The listed PHEE batches no other batch of ours has adopted, in pages
+        of one query each."""
+        Batch = self.env["g2p.payment.batch"]
+        while page := [b for b in islice(listed, 100) if b.get("batchId")]:
+            ids = [str(b["batchId"]) for b in page]
+            taken = set(
+                Batch.search(
+                    [("external_batch_ref", "in", ids), ("id", "!=", batch.id)]
+                ).mapped("external_batch_ref")
+            )
+            yield from (b for b in page if str(b["batchId"]) not in taken)
 
     @staticmethod
     def _phee_sample(request_ids):
