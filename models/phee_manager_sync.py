@@ -243,35 +243,38 @@ class G2PPaymentHubEEManagerSync(models.Model):
 
     def _phee_mismatch(self, payment, outcome):
         """Why a transfer PHEE completed is not the payment that was sent (amount,
-        currency or payee), with both values; False when it is."""
+        currency or payee), with both values; False when it is. A value either
+        side does not know (e.g. the payee of a batch an older version sent) is
+        not compared."""
         currency = payment.currency_id
-        sent = (
-            payment.amount_issued,
-            currency.name or "",
-            payment.account_number or "",
-        )
+        sent = (payment.amount_issued, currency.name, payment.account_number)
         reported = (
-            float(outcome.amount) if outcome.amount is not None else sent[0],
-            (outcome.currency or sent[1]).strip().upper(),
-            (outcome.payee_party_id or sent[2]).strip(),
+            float(outcome.amount) if outcome.amount is not None else None,
+            outcome.currency and outcome.currency.strip().upper(),
+            outcome.payee_party_id and outcome.payee_party_id.strip(),
         )
-        same_amount = (
-            currency.compare_amounts(sent[0], reported[0]) == 0
-            if currency
-            else abs(sent[0] - reported[0]) < 0.005
+        differs = (
+            reported[0] is not None
+            and (
+                currency.compare_amounts(sent[0], reported[0]) != 0
+                if currency
+                else abs(sent[0] - reported[0]) >= 0.005
+            ),
+            bool(sent[1] and reported[1]) and sent[1].upper() != reported[1],
+            bool(sent[2] and reported[2]) and sent[2].strip() != reported[2],
         )
-        if same_amount and reported[1:] == (sent[1].upper(), sent[2]):
+        if not any(differs):
             return False
         return _(
             "PHEE completed %(reported_amount)s %(reported_currency)s to "
             "%(reported_payee)s, but %(amount)s %(currency)s to %(payee)s was sent. "
             "Not recorded as paid: check with PHEE's operators.",
-            reported_amount=reported[0],
-            reported_currency=reported[1],
-            reported_payee=reported[2],
+            reported_amount=reported[0] if reported[0] is not None else sent[0],
+            reported_currency=reported[1] or sent[1] or "",
+            reported_payee=reported[2] or sent[2] or "?",
             amount=sent[0],
-            currency=sent[1],
-            payee=sent[2],
+            currency=sent[1] or "",
+            payee=sent[2] or "?",
         )
 
     def _phee_check_cycles_done(self, cycles):
