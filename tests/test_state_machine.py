@@ -2,7 +2,9 @@
 """The batch and payment state machines: guarded edges, guarded fields, and
 commits around every POST, whatever path sends."""
 
+import dataclasses
 from datetime import timedelta
+from decimal import Decimal
 from unittest.mock import patch
 
 from odoo import fields
@@ -216,3 +218,16 @@ class TestStateMachine(PheeCommon):
             self.manager._phee_sync_batches(batches)
         self.assertIn("TypeError", batches[0].phee_last_error)
         self.assertFalse(batches[1:].filtered("phee_last_error"))
+
+    def test_a_completed_transfer_of_another_amount_needs_attention(self):
+        self.cycle.send_payment()
+        payment = self.batch.payment_ids[:1]
+        outcome = self._transfer_outcome(payment, "COMPLETED", "paid")
+        self.manager._phee_apply_outcomes(
+            payment, {payment.name: dataclasses.replace(outcome, amount=Decimal(1))}
+        )
+        self.assertEqual(payment.phee_payment_state, "needs_attention")
+        self.assertFalse(payment.status_is_final)
+        self.assertFalse(payment.amount_paid)
+        self.assertIn("PHEE completed 1.0", payment.phee_failure_reason)
+        self.assertIn("but 500.0", payment.phee_failure_reason)
