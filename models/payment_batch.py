@@ -145,10 +145,25 @@ class G2PPaymentBatch(models.Model):
             )
         )
 
-    @api.depends("payment_ids")
+    phee_on_hold_count = fields.Integer(
+        "On Hold at PHEE",
+        compute="_compute_phee_payment_count",
+        help="Payments PHEE reports as an incident (EXCEPTION) its operators can "
+        "resolve: not final, never retried, followed until PHEE settles them.",
+    )
+
+    @api.depends("payment_ids", "payment_ids.phee_payment_state")
     def _compute_phee_payment_count(self):
+        on_hold = dict(
+            self.env["g2p.payment"]._read_group(
+                [("batch_id", "in", self.ids), ("phee_payment_state", "=", "on_hold")],
+                ["batch_id"],
+                ["__count"],
+            )
+        )
         for rec in self:
             rec.phee_payment_count = len(rec.payment_ids)
+            rec.phee_on_hold_count = on_hold.get(rec, 0)
 
     @api.depends("phee_state")
     def _compute_phee_flags(self):
