@@ -33,6 +33,7 @@ class TestAdmin(SyncCommon):
                 "phee_default_tenant_id": "gorilla",
                 "phee_default_username": "mifos",
                 "phee_default_password": "password",
+                "phee_default_new_signing_key": self.private_key,
                 "phee_status_sync_interval": 7,
             }
         )
@@ -41,15 +42,19 @@ class TestAdmin(SyncCommon):
         self.assertEqual(action["params"]["type"], "success")
         cron = self.env.ref("g2p_payment_phee.cron_phee_status_sync")
         self.assertEqual((cron.interval_number, cron.interval_type), (7, "minutes"))
-        defaults = self.env["g2p.program.payment.manager.phee"].default_get(
+        Manager = self.env["g2p.program.payment.manager.phee"]
+        defaults = Manager.default_get(
             ["tenant_id", "password", "status_endpoint_url", "batch_type_header"]
         )
         self.assertEqual(defaults["tenant_id"], "gorilla")
-        self.assertEqual(defaults["password"], "password")
+        self.assertNotIn("password", defaults)
         self.assertEqual(
             defaults["status_endpoint_url"], endpoints["status_endpoint_url"]
         )
         self.assertEqual(defaults["batch_type_header"], "csv")
+        created = Manager.create({"name": "New", "program_id": self.program.id})
+        self.assertEqual(created.sudo().password, "password")
+        self.assertEqual(created.action_test_connection()["params"]["type"], "success")
 
     def test_new_manager_defaults_are_what_phee_accepts(self):
         manager = self.env["g2p.program.payment.manager.phee"].new({})
@@ -105,7 +110,7 @@ class TestAdmin(SyncCommon):
         settings = self.env["res.config.settings"].create(
             {
                 "phee_default_tenant_id": "gorilla",
-                "phee_default_signature_private_key": self.private_key,
+                "phee_default_new_signing_key": self.private_key,
                 "phee_default_tls_verify": False,
                 "phee_default_callback_enabled": True,
             }
@@ -115,11 +120,13 @@ class TestAdmin(SyncCommon):
         defaults = Manager.default_get(
             ["signature_private_key", "tls_verify", "callback_enabled"]
         )
-        self.assertEqual(
-            defaults["signature_private_key"].strip(), self.private_key.strip()
-        )
+        self.assertNotIn("signature_private_key", defaults)
         self.assertIs(defaults["tls_verify"], False)
         self.assertIs(defaults["callback_enabled"], True)
+        created = Manager.create({"name": "New", "program_id": self.program.id})
+        self.assertEqual(
+            created.sudo().signature_private_key.strip(), self.private_key.strip()
+        )
         values = self.env["res.config.settings"].default_get(
             ["phee_default_tls_verify", "phee_default_callback_enabled"]
         )

@@ -9,7 +9,6 @@ from unittest.mock import patch
 
 from odoo.tests import HttpCase, tagged
 
-from ..models.phee_manager import CONFIG_PREFIX
 from .common import PheeCommon, officer
 
 
@@ -90,22 +89,23 @@ class TestUiTours(PheeCommon, HttpCase):
         self.assertEqual(self.manager.sudo().password, "not-the-password")
 
     def test_admin_tests_the_connection_from_settings(self):
-        params = self.env["ir.config_parameter"].sudo()
-        defaults = dict(
-            self.server.endpoints(),
-            tenant_id="gorilla",
-            username="mifos",
-            password="password",
+        store = self.env["g2p.phee.settings"]
+        store._phee_save(
+            dict(
+                self.server.endpoints(),
+                tenant_id="gorilla",
+                username="mifos",
+                password="password",
+                signature_private_key=self.private_key,
+            )
         )
-        for fname, value in defaults.items():
-            params.set_param(CONFIG_PREFIX + fname, value)
         self.start_tour(
             "/web#action=g2p_payment_phee.action_g2p_payment_manager_phee_configuration",
             "g2p_payment_phee_admin_settings_tour",
             login=self.admin.login,
         )
         # Testing a connection saves nothing.
-        self.assertEqual(params.get_param(CONFIG_PREFIX + "password"), "password")
+        self.assertEqual(store._phee_current().password, "password")
 
     def test_validator_and_program_manager_see_no_credentials(self):
         for user in (self.validator, self.program_manager):

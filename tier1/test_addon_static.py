@@ -28,26 +28,43 @@ EXPECTED_ACL = {
     "g2p_programs.g2p_program_manager": "1110",
     "g2p_programs.g2p_program_validator": "1000",
 }
-SECRET_FIELDS = [
-    (PHEE_MANAGER, name)
-    for name in (
+PHEE_SETTINGS = "g2p.phee.settings"
+CREDENTIALS = ("username", "password", "grant_type", "authorization")
+SECRET_FIELDS = (
+    [
+        (PHEE_MANAGER, name)
+        for name in CREDENTIALS
+        + (
+            "auth_token",
+            "auth_token_expires_at",
+            "signature_private_key",
+            "phee_new_signing_key",
+            "callback_token",
+        )
+    ]
+    + [(PHEE_SETTINGS, name) for name in CREDENTIALS + ("signature_private_key",)]
+    + [
+        ("res.config.settings", f"phee_default_{name}")
+        for name in CREDENTIALS + ("new_signing_key",)
+    ]
+)
+NEUTRALIZED_COLUMNS = [
+    ("g2p_program_payment_manager_phee", column)
+    for column in (
+        "username",
         "password",
         "authorization",
         "auth_token",
+        "auth_token_expires_at",
         "signature_private_key",
         "callback_token",
-        "username",
     )
 ] + [
-    ("res.config.settings", "phee_default_password"),
-    ("res.config.settings", "phee_default_authorization"),
+    ("g2p_phee_settings", column)
+    for column in ("username", "password", "authorization", "signature_private_key")
 ]
-NEUTRALIZED_COLUMNS = (
-    "password",
-    "authorization",
-    "auth_token",
-    "signature_private_key",
-)
+# Column names PostgreSQL reserves: a statement naming them unquoted fails.
+RESERVED_COLUMNS = ("authorization",)
 # Modules whose xmlids any addon may use without declaring them.
 ALWAYS_LOADED = {"base", "web"}
 LOG_METHODS = {"debug", "info", "warning", "warn", "error", "exception", "critical"}
@@ -548,21 +565,34 @@ def test_job_channels_declared(path, lineno, channel):
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("column", NEUTRALIZED_COLUMNS)
-def test_neutralize_blanks_credentials(column):
+def _neutralize_sql():
     path = ROOT / "data" / "neutralize.sql"
     assert path.is_file(), "data/neutralize.sql is missing"
-    sql = re.sub(r"--[^\n]*", "", path.read_text())
+    return re.sub(r"--[^\n]*", "", path.read_text())
+
+
+@pytest.mark.parametrize(
+    ("table", "column"),
+    NEUTRALIZED_COLUMNS,
+    ids=[f"{t}.{c}" for t, c in NEUTRALIZED_COLUMNS],
+)
+def test_neutralize_blanks_credentials(table, column):
     updates = re.findall(
-        r"UPDATE\s+g2p_program_payment_manager_phee\s+SET\s+(.*?)(?:\bWHERE\b|;)",
-        sql,
+        rf"UPDATE\s+{table}\s+SET\s+(.*?)(?:\bWHERE\b|;)",
+        _neutralize_sql(),
         re.I | re.S,
     )
-    assert updates, "data/neutralize.sql: no UPDATE of g2p_program_payment_manager_phee"
-    assignment = re.compile(rf"\b{column}\s*=\s*(NULL|''|FALSE)\b", re.I)
+    assert updates, f"data/neutralize.sql: no UPDATE of {table}"
+    assignment = re.compile(rf'(?<![\w"])"?{column}"?\s*=\s*(NULL|\'\'|FALSE)\b', re.I)
     assert any(assignment.search(u) for u in updates), (
-        f"data/neutralize.sql does not blank {column}"
+        f"data/neutralize.sql does not blank {table}.{column}"
     )
+
+
+@pytest.mark.parametrize("column", RESERVED_COLUMNS)
+def test_neutralize_quotes_reserved_words(column):
+    unquoted = re.search(rf'(?<![\w"]){column}(?![\w"])', _neutralize_sql(), re.I)
+    assert not unquoted, f'data/neutralize.sql: write "{column}" (a reserved word)'
 
 
 # ---------------------------------------------------------------------------

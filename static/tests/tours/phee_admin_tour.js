@@ -17,16 +17,17 @@ registry.category("web_tour.tours").add("g2p_payment_phee_admin_manager_tour", {
     steps: () => [
         check('div[name="password"] input[type="password"]', "The password is masked"),
         check(
-            'div[name="signature_private_key"]',
-            "The signing key is set by administrators",
+            'div[name="phee_new_signing_key"] textarea',
+            "A new signing key can be pasted (the saved one is never shown)",
         ),
+        check('div[name="phee_signing_fingerprint"]', "The key's fingerprint is shown"),
         {
             content: "Turn the status callback on",
             trigger: 'div[name="callback_enabled"] input',
         },
         check(
-            'div[name="callback_url"] .o_clipboard_button',
-            "The callback URL is shown, ready to copy",
+            'div[name="phee_callback_prefix"] .o_clipboard_button',
+            "The callback URL prefix is shown, ready to copy",
         ),
         clickHeaderButton("action_test_connection", "Test the connection"),
         closeNotification("success", "Connected: token obtained"),

@@ -10,6 +10,7 @@ const SECRET_FIELDS = [
     "authorization",
     "auth_token_expires_at",
     "signature_private_key",
+    "phee_new_signing_key",
     "callback_enabled",
     "callback_url",
 ];
