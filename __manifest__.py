@@ -4,7 +4,7 @@
     "summary": "Pay program beneficiaries through Mifos Payment Hub EE bulk "
     "transfers, with status tracking and reconciliation.",
     "category": "G2P",
-    "version": "17.0.1.0.0",
+    "version": "17.0.1.1.0",
     "author": "OpenG2P",
     "website": "https://github.com/OpenG2P/openg2p-program",
     "license": "LGPL-3",
@@ -18,6 +18,7 @@
     "external_dependencies": {"python": ["requests", "pandas"]},
     "data": [
         "security/ir.model.access.csv",
+        "security/phee_security.xml",
         "data/queue_job_data.xml",
         "data/ir_cron_data.xml",
         "views/phee_payment_manager_views.xml",
