@@ -8,6 +8,10 @@
 dependent fields. It refuses a model it does not fully know (a stored field or
 a ``create`` override added by another module) by raising ``BulkUnsupported``
 before writing anything: the caller then uses ``create()``.
+
+Where the database allows it, the foreign keys of the rows inserted are checked
+by one set-based statement instead of PostgreSQL's row triggers (see
+``run_insert``): they are most of an INSERT's time.
 """
 
 from odoo import fields, models
@@ -35,6 +39,7 @@ PLAIN_COLUMNS = frozenset(
         "payment_fee",
         "company_id",
         "phee_payee_id_type",
+        "phee_payee_dfsp_id",
         "phee_payment_state",
         "phee_status",
         "phee_transaction_id",
@@ -116,6 +121,118 @@ def array_literal(values):
     return "{" + ",".join(map(_array_element, values)) + "}"
 
 
+# The row trigger behind every foreign key of an INSERT (one query per row and
+# key, run by PostgreSQL at the end of the statement).
+RI_INSERT_CHECK = 'pg_catalog."RI_FKey_check_ins"'
+# Set to False to always let PostgreSQL's row triggers check foreign keys.
+SET_BASED_FK_CHECKS = True
+
+
+def _set_based_fk_checks(cr, table):
+    """The foreign keys of ``table`` ({column: (schema, table, column)
+    referenced}) when this session may check them set-based, else None.
+
+    That needs ``session_replication_role`` at ``origin`` and settable by this
+    role (a superuser, or PostgreSQL 15's ``GRANT SET ON PARAMETER``), no
+    trigger firing on INSERT into ``table`` but foreign-key checks, no rule,
+    and foreign keys of one column that are not deferrable.
+    """
+    if not SET_BASED_FK_CHECKS:
+        return None
+    if cr._cnx.server_version >= 150000:
+        may_set = SQL("has_parameter_privilege('session_replication_role', 'SET')")
+    else:
+        may_set = SQL("(SELECT rolsuper FROM pg_roles WHERE rolname = current_user)")
+    cr.execute(
+        SQL(
+            """SELECT current_setting('session_replication_role') = 'origin'
+                      AND %(may_set)s AND c.relkind = 'r'
+                      AND NOT EXISTS (SELECT FROM pg_rewrite r
+                                       WHERE r.ev_class = c.oid
+                                         AND r.rulename <> '_RETURN')
+                      AND NOT EXISTS (SELECT FROM pg_trigger t
+                                       WHERE t.tgrelid = c.oid
+                                         AND t.tgtype & 4 <> 0  -- on INSERT
+                                         AND t.tgenabled <> 'D'
+                                         AND t.tgfoid <> %(check)s::regproc)
+                      AND NOT EXISTS (SELECT FROM pg_constraint k
+                                       WHERE k.conrelid = c.oid AND k.contype = 'f'
+                                         AND (cardinality(k.conkey) <> 1
+                                              OR k.condeferrable)),
+                      ARRAY(SELECT json_build_array(a.attname, rn.nspname,
+                                                    rc.relname, ra.attname)
+                              FROM pg_constraint k
+                              JOIN pg_attribute a ON a.attrelid = k.conrelid
+                                                 AND a.attnum = k.conkey[1]
+                              JOIN pg_class rc ON rc.oid = k.confrelid
+                              JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+                              JOIN pg_attribute ra ON ra.attrelid = k.confrelid
+                                                  AND ra.attnum = k.confkey[1]
+                             WHERE k.conrelid = c.oid AND k.contype = 'f')
+                 FROM pg_class c WHERE c.oid = %(table)s::regclass""",
+            may_set=may_set,
+            check=RI_INSERT_CHECK,
+            table=table,
+        )
+    )
+    allowed, keys = cr.fetchone()
+    if not allowed:
+        return None
+    return {column: tuple(referenced) for column, *referenced in keys}
+
+
+def run_insert(cr, table, columns, insert, references):
+    """Execute ``insert``, an INSERT into ``table`` writing ``columns``, with
+    its foreign keys checked by one statement rather than by a row trigger per
+    row and key.
+
+    PostgreSQL checks a foreign key of an inserted row by looking the referenced
+    row up and locking it ``FOR KEY SHARE`` (``RI_FKey_check_ins``): one query
+    per row and key, for 10,000 payments with 7 keys three quarters of the
+    INSERT's time. Here the referenced rows are looked up and locked the same
+    way in one statement first; then the INSERT runs with
+    ``session_replication_role`` at ``replica``, for that statement only, so
+    that the triggers do not check the same rows again. The rows written are
+    the same, and the rows they reference are locked as the triggers would
+    lock them, until the end of the transaction.
+
+    When the session may not do this (see ``_set_based_fk_checks``), when a
+    foreign-key column written has no ``references``, or when a referenced row
+    is missing, the INSERT runs as usual (and PostgreSQL raises its own error).
+
+    :param references: {column: SQL of an array of the values the INSERT
+        writes into it (repeats and NULLs allowed)}
+    """
+    keys = _set_based_fk_checks(cr, table)
+    if keys is not None and keys.keys() & set(columns) <= references.keys():
+        checks = [
+            SQL(
+                "(SELECT (SELECT count(*) FROM (SELECT FROM ONLY %s x WHERE x.%s = "
+                "ANY(q.a) FOR KEY SHARE OF x) s) = cardinality(q.a) FROM (SELECT "
+                "ARRAY(SELECT DISTINCT v FROM unnest(%s) v WHERE v IS NOT NULL) a) q)",
+                SQL.identifier(schema, ref_table),
+                SQL.identifier(ref_column),
+                references[column],
+            )
+            for column, (schema, ref_table, ref_column) in keys.items()
+            if column in columns
+        ]
+        found = True
+        if checks:
+            cr.execute(SQL("SELECT %s", SQL(" AND ").join(checks)))
+            found = cr.fetchone()[0]
+        if found:
+            cr.execute(
+                SQL(
+                    "SET LOCAL session_replication_role = replica; %s; "
+                    "SET LOCAL session_replication_role = origin",
+                    insert,
+                )
+            )
+            return
+    cr.execute(insert)
+
+
 class PaymentBulkInsert:
     """Create many ``g2p.payment`` records in one statement."""
 
@@ -166,10 +283,12 @@ class PaymentBulkInsert:
             return model
         defaults = self._defaults(set(values))
         cr = self.env.cr
+        # The sequence looked up once (per row, this takes five times longer).
         cr.execute(
             SQL(
-                "SELECT array_agg(nextval(pg_get_serial_sequence(%s, 'id'))) "
-                "FROM generate_series(1, %s)",
+                "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, 'id')"
+                "::regclass AS seq) SELECT array_agg(nextval(s.seq)) "
+                "FROM s, generate_series(1, %s)",
                 model._table,
                 len(next(iter(values.values()))),
             )
@@ -194,29 +313,63 @@ class PaymentBulkInsert:
         def cast(name):
             return SQL(model._fields[name].column_type[1])
 
-        cr.execute(
+        rows = SQL(
+            "unnest(%s) AS v(%s) %s",
+            SQL(", ").join(
+                SQL("%s::%s[]", array_literal(column), cast(name))
+                for name, column in per_row.items()
+            ),
+            SQL(", ").join(map(SQL.identifier, per_row)),
+            SQL(COMPUTED_JOINS),
+        )
+        columns = [*per_row, *constants, *COMPUTED_COLUMNS]
+        run_insert(
+            cr,
+            model._table,
+            columns,
             SQL(
-                "INSERT INTO %s (%s) SELECT %s FROM unnest(%s) AS v(%s) %s",
+                "INSERT INTO %s (%s) SELECT %s FROM %s",
                 SQL.identifier(model._table),
-                SQL(", ").join(
-                    map(SQL.identifier, [*per_row, *constants, *COMPUTED_COLUMNS])
-                ),
+                SQL(", ").join(map(SQL.identifier, columns)),
                 SQL(", ").join(
                     [SQL.identifier("v", name) for name in per_row]
                     + [SQL("%s::%s", v, cast(n)) for n, v in constants.items()]
                     + [SQL(expr) for _depends, expr in COMPUTED_COLUMNS.values()]
                 ),
-                SQL(", ").join(
-                    SQL("%s::%s[]", array_literal(column), cast(name))
-                    for name, column in per_row.items()
-                ),
-                SQL(", ").join(map(SQL.identifier, per_row)),
-                SQL(COMPUTED_JOINS),
-            )
+                rows,
+            ),
+            self._references(per_row, constants, cast),
         )
         records = model.browse(ids)
         self._after_insert(records, [*values, *defaults, *LOG_ACCESS_COLUMNS])
         return records
+
+    def _references(self, per_row, constants, cast):
+        """SQL arrays of the values written into the many2one columns, for
+        ``run_insert``'s foreign-key check."""
+        fields_ = self.model._fields
+        references = {}
+        for name, column in per_row.items():
+            if fields_[name].type == "many2one":
+                distinct = sorted({value for value in column if value is not None})
+                references[name] = SQL("%s::%s[]", array_literal(distinct), cast(name))
+        for name, value in constants.items():
+            if fields_[name].type == "many2one":
+                references[name] = SQL("ARRAY[%s]::%s[]", value, cast(name))
+        joined = SQL(", ").join(
+            SQL("%s::%s[]", array_literal(per_row[name]), cast(name))
+            for name in JOINED_COLUMNS
+        )
+        for name, (_depends, expr) in COMPUTED_COLUMNS.items():
+            if fields_[name].type == "many2one":
+                references[name] = SQL(
+                    "ARRAY(SELECT %s FROM unnest(%s) AS v(%s) %s)",
+                    SQL(expr),
+                    joined,
+                    SQL(", ").join(map(SQL.identifier, JOINED_COLUMNS)),
+                    SQL(COMPUTED_JOINS),
+                )
+        return references
 
     def _defaults(self, given):
         """Column values of the defaults ``create()`` would add, per field."""
@@ -281,7 +434,17 @@ def link_many2many(records, fname, record_ids, target_ids):
     records.check_access_rights("write")
     records.check_access_rule("write")
     field = records._fields[fname]
-    records.env.cr.execute(
+    references = {
+        column: SQL("%s::int4[]", array_literal(sorted(set(ids))))
+        for column, ids in (
+            (field.column1, record_ids),
+            (field.column2, target_ids),
+        )
+    }
+    run_insert(
+        records.env.cr,
+        field.relation,
+        [field.column1, field.column2],
         SQL(
             "INSERT INTO %s (%s, %s) SELECT * FROM unnest(%s::int4[], %s::int4[]) "
             "ON CONFLICT DO NOTHING",
@@ -290,7 +453,8 @@ def link_many2many(records, fname, record_ids, target_ids):
             SQL.identifier(field.column2),
             array_literal(record_ids),
             array_literal(target_ids),
-        )
+        ),
+        references,
     )
     records.invalidate_recordset([fname])
     for inverse in records.env.registry.field_inverses[field]:
