@@ -2,6 +2,7 @@ from . import (
     cycle,
     payment,
     payment_batch,
+    payment_batch_phee_view,
     payment_manager,
     phee_bulk,
     phee_guard,
@@ -16,6 +17,9 @@ from . import (
     phee_manager_status_callback,
     phee_manager_sync,
     phee_manager_upgrade,
+    phee_payee_dfsp,
+    phee_payer_budget,
     phee_settings,
+    phee_view_sync,
     res_config_settings,
 )

@@ -57,6 +57,8 @@ ROUTING_FIELDS = URL_FIELDS + (
     "payer_id",
     "import_deadline_minutes",
     "settle_deadline_hours",
+    "registering_institution_id",
+    "program_id_header",
 )
 # Defaults for new managers kept by Settings (fields of g2p.phee.settings).
 SETTINGS_DEFAULT_FIELDS = (
@@ -472,7 +474,8 @@ class G2PPaymentHubEEManager(models.Model):
         """Raise a UserError listing every cycle-wide problem that blocks payments."""
         self.ensure_one()
         problems = []
-        if not self.payer_id or not self.payer_id_type:
+        payer = self.payer_id and self.payer_id_type
+        if not payer and not self._phee_budget_account():
             problems.append(_("the payer identifier and its type are required"))
         if not self.currency_id:
             problems.append(_("the program's journal has no currency"))

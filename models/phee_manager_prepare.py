@@ -186,6 +186,7 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
             frame["payee_identifier"],
             self._phee_read_back_amounts(frame["amount"]),
             self._phee_note(cycle),
+            payee_dfsp_ids=frame["payee_dfsp_id"],
         )
         reasons = self._phee_hold_back_reasons(frame, csv_frame)
         batch_rows = self._phee_batch_rows(frame, csv_frame, reasons)
@@ -486,12 +487,15 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         """
         self.ensure_one()
         payments = batch.payment_ids.sorted("id")
-        rows = payments.read(["name", "account_number", "amount_issued"])
+        rows = payments.read(
+            ["name", "account_number", "amount_issued", "phee_payee_dfsp_id"]
+        )
         frame = self._phee_csv_frame(
             [r["name"] for r in rows],
             [r["account_number"] or None for r in rows],
             [r["amount_issued"] for r in rows],
             self._phee_note(batch.cycle_id),
+            payee_dfsp_ids=[r["phee_payee_dfsp_id"] or None for r in rows],
         )
         csv_text = csv_render.render_csv(
             frame, allow_decimal=self.allow_decimal_amounts

@@ -227,7 +227,7 @@ class G2PPaymentHubEEManagerRecovery(models.Model):
 
     def _phee_institution_id(self):
         """Registering institution the listing is filtered on, when set."""
-        return getattr(self, "registering_institution_id", None) or None
+        return self.registering_institution_id or None
 
     def _phee_doubt_message(self, batch, evidence):
         if evidence.foreign_rows:

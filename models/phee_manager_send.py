@@ -147,6 +147,7 @@ class G2PPaymentHubEEManagerSend(models.Model):
                     purpose=self.batch_purpose_header or "",
                     batch_type=(self.batch_type_header or "csv").strip().lower(),
                     callback_url=self.sudo().callback_url or None,
+                    **self._phee_budget_routing(),
                 )
                 batch._phee_accept(result.batch_id)
         except Exception as error:  # pylint: disable=broad-except

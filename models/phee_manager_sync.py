@@ -106,6 +106,7 @@ class G2PPaymentHubEEManagerSync(models.Model):
         if summary.settled:
             self._phee_lookup_missing(client, request_ids, outcomes)
         self._phee_apply_outcomes(payments, outcomes)
+        self._phee_sync_batch_view(batch, client, payments, outcomes)
         done = all(payments.mapped("status_is_final"))
         if done and not summary.settled:
             # The summary is recomputed from the transfers when asked: ask again

@@ -20,6 +20,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from . import safe_json
+from .batch_view import BatchViews
 from .const import DEFAULT_BASIC_AUTHORIZATION
 from .errors import (
     PheeAuthError,
@@ -215,7 +216,7 @@ def _last_page(body: dict, page: int, count: int, page_size: int) -> bool:
     return count < page_size
 
 
-class PheeClient(BatchLookups):
+class PheeClient(BatchLookups, BatchViews):
     """Client for one PHEE tenant; use it as a context manager or call ``close()``.
 
     A ``session`` passed in is used as is and ``close()`` leaves it open; its
@@ -334,7 +335,7 @@ class PheeClient(BatchLookups):
             raise (late if watchdog.fired else transport_error(exc, where)) from None
         if watchdog.fired:  # the body may have been cut short
             raise late
-        return Answer(resp.status_code, body)
+        return Answer(resp.status_code, body, resp.headers.get("Location"))
 
     @staticmethod
     def _status_error(answer: Answer, where: str) -> PheeError:
@@ -421,17 +422,21 @@ class PheeClient(BatchLookups):
             headers["Authorization"] = f"Bearer {self.token.access_token}"
         return headers
 
-    def _ops_get(self, url: str, **kwargs) -> Answer:
-        """GET on the ops app with tenant and bearer token; one retry on 401."""
-        headers = self._ops_headers()
+    def _ops_get(self, url: str, *, headers: dict | None = None, **kwargs) -> Answer:
+        """GET on the ops app with tenant and bearer token (and ``headers``);
+        one retry on 401."""
         try:
-            return self._request("GET", url, headers=headers, **kwargs)
+            return self._request(
+                "GET", url, headers={**self._ops_headers(), **(headers or {})}, **kwargs
+            )
         except PheeAuthError as exc:
             if exc.http_status != 401 or not self.config.auth_enabled:
                 raise
         _logger.info("PHEE rejected the token; fetching a new one")
         self.token = None
-        return self._request("GET", url, headers=self._ops_headers(), **kwargs)
+        return self._request(
+            "GET", url, headers={**self._ops_headers(), **(headers or {})}, **kwargs
+        )
 
     def _ops_base(self) -> str:
         url = self.config.status_endpoint_url.rstrip("/")
@@ -450,9 +455,17 @@ class PheeClient(BatchLookups):
         purpose: str,
         batch_type: str = "csv",
         callback_url: str | None = None,
+        registering_institution_id: str | None = None,
+        program_id: str | None = None,
         extra_headers: dict | None = None,
     ) -> SubmitResult:
         """POST the batch file; return the batch id of the 202 answer.
+
+        With both ``registering_institution_id`` and ``program_id`` (headers
+        ``X-Registering-Institution-ID`` and ``X-Program-ID``), PHEE replaces
+        every row's payer by the program's budget account when its
+        ``budget-account`` configuration lists them (bulk processor
+        ProcessorStartRouteService ``updateIncomingData``).
 
         Never retried here: after a PheeTimeoutError or any error with
         ``outcome_unknown``, look the batch up by correlation id before resending.
@@ -488,6 +501,14 @@ class PheeClient(BatchLookups):
             headers["filename"] = filename
         if callback_url:
             headers["X-CallbackURL"] = callback_url
+        for name, value in (
+            ("X-Registering-Institution-ID", registering_institution_id),
+            ("X-Program-ID", program_id),
+        ):
+            if value:
+                if not _SAFE_ID.fullmatch(value):
+                    raise batch_problem(name, "has unsafe characters")
+                headers[name] = value
         if self._private_key is not None:
             headers["X-SIGNATURE"] = sign(
                 payload,

@@ -14,6 +14,20 @@ CSV_COLUMNS = (
     "note",
 )
 
+# The layout with a payee DFSP: after splitting, PHEE re-reads each line by
+# position and takes ``payee_dfsp_id`` (13th) only from a line of more than 13
+# fields (bulk processor utility/TransactionParser.java), so a trailing column
+# (``batch_id``, left empty) follows it. ``program_shortcode`` and ``cycle``
+# stay empty.
+DFSP_CSV_COLUMNS = CSV_COLUMNS + (
+    "program_shortcode",
+    "cycle",
+    "payee_dfsp_id",
+    "batch_id",
+)
+# Payer columns, left empty for a budget account (PHEE fills them in).
+PAYER_COLUMNS = ("payer_identifier_type", "payer_identifier")
+
 MAX_FILE_BYTES = 100_000  # bulk processor default `csv.size`
 
 # Largest amount written, counted in the unit it is written in (whole units, or

@@ -14,6 +14,12 @@ PHEE fails every row of a file after the first with the same payee and amount
 ("Duplicate transaction."): ``render_csv`` refuses such files and
 ``duplicate_rounds`` tells a caller how to spread those rows over files.
 
+A frame given payee DFSPs (``with_payee_dfsp``) is written in the 14-column
+layout (``const.DFSP_CSV_COLUMNS``) and every row needs a payee DFSP; one made
+``for_budget_account`` leaves the payer columns empty, for PHEE to fill in
+with the program's budget account. Both facts travel with the frame (its
+``payee_dfsp_id`` column and ``attrs``), so its slices render the same way.
+
 Frames are pandas DataFrames, but the per-row work runs on plain lists: every
 check and transformation is computed once per distinct value (batch-wide
 columns hold one value) and broadcast back, which is several times faster than
@@ -28,10 +34,20 @@ import re
 import numpy as np
 import pandas as pd
 
-from .const import CSV_COLUMNS, MAX_AMOUNT, MAX_FILE_BYTES, PAYMENT_MODES
+from .const import (
+    CSV_COLUMNS,
+    DFSP_CSV_COLUMNS,
+    MAX_AMOUNT,
+    MAX_FILE_BYTES,
+    PAYER_COLUMNS,
+    PAYMENT_MODES,
+)
 from .errors import PheeFileTooBigError, PheeValidationError, RowProblem
 
 HEADER = ",".join(CSV_COLUMNS)
+DFSP_HEADER = ",".join(DFSP_CSV_COLUMNS)
+_DFSP = "payee_dfsp_id"
+_BUDGET = "budget_account"  # key of the frame's attrs
 
 # Columns that hold one value for the whole batch: a problem found on every row
 # is reported once, as row -1, instead of once per row.
@@ -158,6 +174,34 @@ def build_frame(
     return pd.DataFrame(columns, columns=list(CSV_COLUMNS))
 
 
+def with_payee_dfsp(df: pd.DataFrame, payee_dfsp_ids) -> pd.DataFrame:
+    """A copy of the frame with a payee DFSP per row (or one for all rows),
+    rendered in the 14-column layout."""
+    frame = df.copy()
+    frame[_DFSP] = _per_row(payee_dfsp_ids, len(frame), "payee_dfsp_ids")
+    return frame
+
+
+def for_budget_account(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of the frame with empty payer columns, which PHEE fills in with
+    the budget account of the submission's institution and program."""
+    frame = df.copy()
+    for column in PAYER_COLUMNS:
+        frame[column] = [""] * len(frame)
+    frame.attrs[_BUDGET] = True
+    return frame
+
+
+def is_budget_account(df: pd.DataFrame) -> bool:
+    """Whether the frame leaves the payer to PHEE's budget account."""
+    return bool(df.attrs.get(_BUDGET))
+
+
+def header(df: pd.DataFrame) -> str:
+    """The header row of the frame's file."""
+    return DFSP_HEADER if _DFSP in df.columns else HEADER
+
+
 class _Texts(dict):
     """Texts of a frame's columns, computed on first use."""
 
@@ -247,10 +291,14 @@ def _rows_by_reason(values: list[str], reasons: dict) -> dict[str, list[int]]:
 
 def _checks(texts: _Texts, allow_decimal: bool):
     """Yield ``(field, failing rows, reason)`` for every rule."""
-    for field in (*_IDENTIFIERS, *_CODES):
+    budget = is_budget_account(texts.df)
+    dfsp = (_DFSP,) if _DFSP in texts.df.columns else ()
+    for field in (*_IDENTIFIERS, *dfsp, *_CODES):
         values = texts[field]
         uniques = set(values)
         reasons = _value_reasons(field, uniques)
+        if budget and field in PAYER_COLUMNS:  # PHEE fills them in
+            reasons = {v: r for v, r in reasons.items() if r != _MISSING}
         for reason, rows in _rows_by_reason(values, reasons).items():
             yield field, rows, reason
         if field == "request_id" and len(uniques) < len(values):
@@ -284,7 +332,8 @@ def find_problems(df: pd.DataFrame, *, allow_decimal: bool = False) -> list[RowP
 
     Rows are positional. A batch-wide column (payment mode, payer fields,
     currency) that is wrong on every row is reported once with ``row=-1``.
-    Blank payer fields are problems (budget-account mode is not supported).
+    Blank payer fields are problems unless the frame is for a budget account;
+    with a ``payee_dfsp_id`` column a blank DFSP is one.
     Pass ``allow_decimal=True`` only when PHEE does not split batches (see the
     module docstring). Rows PHEE would take as duplicates are not problems
     here: they can be paid in separate files (``duplicate_rounds``).
@@ -334,7 +383,7 @@ def format_amounts(series, allow_decimal: bool = False) -> pd.Series:
 def _render_columns(texts: _Texts, allow_decimal: bool) -> dict[str, list[str]]:
     """Rendered texts of every column; ``id`` renumbered from 0."""
     df = texts.df
-    return {
+    columns = {
         "id": list(map(str, range(len(df)))),
         "request_id": texts["request_id"],
         "payment_mode": _map(texts["payment_mode"], str.lower),
@@ -346,6 +395,11 @@ def _render_columns(texts: _Texts, allow_decimal: bool) -> dict[str, list[str]]:
         "currency": _map(texts["currency"], str.upper),
         "note": _map(texts["note"], _sanitize),
     }
+    if _DFSP in df.columns:
+        empty = [""] * len(df)
+        columns.update(program_shortcode=empty, cycle=empty, payee_dfsp_id=texts[_DFSP])
+        columns["batch_id"] = empty
+    return columns
 
 
 def _lines(columns: dict[str, list[str]]) -> list[str]:
@@ -409,7 +463,7 @@ def render_csv(
         raise PheeValidationError(
             [RowProblem(r, refs[r], "payee_identifier", _DUPLICATE) for r in repeated]
         )
-    text = "\n".join([HEADER, *_lines(columns)])
+    text = "\n".join([header(df), *_lines(columns)])
     size = _utf8_len(text)
     if size > max_bytes:
         raise PheeFileTooBigError(size, max_bytes)
@@ -433,6 +487,7 @@ def split_to_fit(
     n = len(df)
     if n == 0:
         return []
+    head = len(header(df))
     id_width = np.fromiter((len(str(i)) for i in range(n)), dtype=np.int64, count=n)
     base = row_byte_sizes(df, allow_decimal) - id_width  # row size without its id
     cum_base = np.concatenate(([0], np.cumsum(base)))
@@ -440,7 +495,7 @@ def split_to_fit(
 
     def size(start: int, stop: int) -> int:
         rows = cum_base[stop] - cum_base[start] + cum_id[stop - start]
-        return len(HEADER) + int(rows)
+        return head + int(rows)
 
     slices = []
     start = 0

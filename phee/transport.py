@@ -152,6 +152,7 @@ class Answer:
 
     status_code: int
     content: bytes
+    location: str | None = None  # the Location header of a redirect
 
     @property
     def text(self) -> str:

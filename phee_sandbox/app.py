@@ -43,6 +43,7 @@ _ROUTES = (
     ("GET", "/api/v1/batches", "batches", "_batches"),
     ("GET", "/api/v1/batches/(?P<batch_id>[^/]+)", "batches", "_batch_and_sub"),
     ("GET", "/api/v1/transfers", "transfers", "_transfers"),
+    ("GET", "/files/(?P<batch_id>[^/]+)/(?P<name>[^/]+)", "files", "_result_file"),
 )
 
 
@@ -121,6 +122,18 @@ class PheeServer(BulkRoutes, OpsRoutes):
         forever, never listed): None, an int N (the Nth accepted submission),
         a correlation id or collection of them, or a callable taking the
         correlation id [None].
+    :param budget_accounts: ``budget-account`` configuration, ``{institution:
+        {program: (identifier type, identifier value)}}``: a submission with
+        both matching headers has every row's payer replaced [None].
+    :param lookup_tenants: tenants running the account-lookup workflow [()].
+    :param mapper_payees: what the identity account mapper knows, ``{institution:
+        {functional id: (financial address, DFSP id)}}``; other payees of a
+        look-up tenant fail "Payee Identifier not found" [None].
+    :param reject_budget: batches whose budget authorization is refused
+        (approved 0, no payment runs), chosen like ``never_start`` [None].
+    :param approvals_in_view: ``/api/v1/batches/{id}`` reports the approvals
+        PHEE recorded for the batch, not the sums of its sub-batch rows (0 on a
+        stock PHEE) [False].
     :param interface_timezone: the ops app's ``interface.timezone``, in which
         ``dateFrom``/``dateTo`` are read [``Asia/Kolkata``].
     :param token_ttl: access token lifetime in seconds [600].
@@ -161,6 +174,11 @@ class PheeServer(BulkRoutes, OpsRoutes):
         exception_polls=3,
         stuck_payee_suffixes=(),
         never_start=None,
+        budget_accounts=None,
+        lookup_tenants=(),
+        mapper_payees=None,
+        reject_budget=None,
+        approvals_in_view=False,
         interface_timezone="Asia/Kolkata",
         token_ttl=600,
         import_delay_polls=0,
@@ -198,6 +216,11 @@ class PheeServer(BulkRoutes, OpsRoutes):
             exception_polls=exception_polls,
             stuck_payee_suffixes=stuck_payee_suffixes,
             never_start=never_start,
+            budget_accounts=budget_accounts,
+            lookup_tenants=lookup_tenants,
+            mapper_payees=mapper_payees,
+            reject_budget=reject_budget,
+            approvals_in_view=approvals_in_view,
         )
         self._stopping = threading.Event()
         self._httpd: LocalHTTPServer | None = None
@@ -320,6 +343,8 @@ class PheeServer(BulkRoutes, OpsRoutes):
                 return reply
             if route == "submit":
                 return self._submit_with_fault(req, fault)
+            if route == "files":  # object storage: no tenant, no token
+                return handler(req)
             self._ops_guard(req, route)
             return handler(req)
         except Abort as abort:

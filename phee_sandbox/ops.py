@@ -189,7 +189,8 @@ class OpsRoutes:
         if (req.query.get("command") or "").lower() == "download":
             if record is None or not record.parent.result_file:
                 return Reply(404)
-            return Reply(302, headers={"Location": record.parent.result_file})
+            location = f"{self.base_url}/files/{batch_id}/{record.parent.result_file}"
+            return Reply(302, headers={"Location": location})
         status = req.query.get("status") or "ALL"
         return Reply(200, self.state.detail_page(record, status, page, size))
 
@@ -246,6 +247,14 @@ class OpsRoutes:
         if record is None:
             return Reply(404)
         return Reply(200, self.state.batch_and_sub_batches(record))
+
+    def _result_file(self, req: Request) -> Reply:
+        """The result file the 302 of ``command=download`` points to (object
+        storage in PHEE): ops-app BatchApi.createDetailsFile's lines."""
+        text = self.state.result_file(req.params["batch_id"], req.params["name"])
+        if text is None:
+            return spring_error(404, "No message available", req.path)
+        return Reply(200, text, content_type="text/csv")
 
     def _transfers(self, req: Request) -> Reply:
         """``GET /api/v1/transfers``: exact filters, newest first by default."""

@@ -17,6 +17,7 @@ from datetime import datetime
 from .java import (
     floor_percent,
     java_double,
+    java_string,
     page_impl,
     spring_page,
     sql_like,
@@ -205,12 +206,7 @@ class OpsViews:
                 "generatedBy": None,
                 "generatedAt": datetime.now().isoformat(),
                 "totalSubBatches": len(record.sub_batches),
-                "approvedTransactionCount": sum(
-                    b.approved_count or 0 for b in record.sub_batches
-                ),
-                "approvedAmount": sum(
-                    b.approved_amount or 0 for b in record.sub_batches
-                ),
+                **self._approvals(record),
                 "totalInstructionCount": len(record.transfers_of(parent.batch_id)),
             }
             if record.sub_batches:
@@ -218,6 +214,16 @@ class OpsViews:
                     self._sub_batch_summary(record, b) for b in record.sub_batches
                 ]
             return body
+
+    def _approvals(self, record: BatchRecord) -> dict:
+        """The response's approvals: the sums over the sub-batch rows, which
+        the processor creates with 0 (SubBatchEntity), so 0 on a stock PHEE;
+        with ``approvals_in_view`` the parent row's, as PHEE recorded them."""
+        rows = [record.parent] if self.approvals_in_view else record.sub_batches
+        return {
+            "approvedTransactionCount": sum(b.approved_count or 0 for b in rows),
+            "approvedAmount": sum(b.approved_amount or 0 for b in rows),
+        }
 
     def _sub_batch_summary(self, record: BatchRecord, row: BatchRow) -> dict:
         counts = self._row_summary(row)
@@ -280,6 +286,34 @@ class OpsViews:
                     transfers = record.transfers_of(record.batch_id)
             transfers = sorted(transfers, key=lambda t: t.id)
             return spring_page([t.to_json() for t in transfers], page, size)
+
+    def result_file(self, batch_id: str, name: str) -> str | None:
+        """The batch's result file (BatchApi.createDetailsFile): per transfer
+        transactionId, status, payeeDfspId, payeePartyId, payerDfspId,
+        payerPartyId, amount, currency, errorInformation, startedAt,
+        completedAt, each followed by a comma; Java's ``null`` for nulls."""
+        with self.lock:
+            record = self._batches.get(batch_id)
+            if record is None or record.parent.result_file != name:
+                return None
+            keys = (
+                "transactionId",
+                "status",
+                "payeeDfspId",
+                "payeePartyId",
+                "payerDfspId",
+                "payerPartyId",
+                "amount",
+                "currency",
+                "errorInformation",
+                "startedAt",
+                "completedAt",
+            )
+            lines = []
+            for transfer in sorted(record.transfers, key=lambda t: t.id):
+                data = transfer.to_json()
+                lines.append("".join(f"{java_string(data[k])}," for k in keys))
+            return "".join(f"{line}\n" for line in lines)
 
     def transaction_statuses(self, record: BatchRecord) -> dict:
         """``GET /api/v1/batch/transactions``: transactionId -> status of the

@@ -343,6 +343,7 @@ class BatchRecord:
     job_key: str  # the authorization job's key (AuthorizationWorker)
     instance_key: int  # the bulk_processor workflow instance
     started: bool = True  # False: 202 given, the workflow never ran
+    field_counts: list = dataclasses.field(default_factory=list)  # per line
     transfers: list = dataclasses.field(default_factory=list)
     table: list = dataclasses.field(default_factory=list)  # parent, sub-batches
     polls: int = 0  # ops calls answered "not imported yet"

@@ -44,6 +44,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 
+from .budget import LOOKUP_FAILURE, BudgetFlow, budget_account_rule
 from .java import java_lines, now_ms
 from .ops_views import OpsViews
 from .records import (
@@ -69,6 +70,7 @@ _MOJALOOP_ERRORS = {
     "Invalid data": ("3100", "Invalid data"),
     "Invalid amount": ("3100", "Invalid amount"),
     "Payment mode not configured": ("404", "Payment mode not configured"),
+    LOOKUP_FAILURE: ("404", LOOKUP_FAILURE),
 }
 ERROR_FORMATS = ("mojaloop", "text")
 ROUTES = frozenset(("submit", "token", "summary", "detail", "batches", "transfers"))
@@ -130,7 +132,7 @@ def _reason(problem: str, error_format: str) -> str:
     return json.dumps(nested, separators=(",", ":"))
 
 
-class ServerState(OpsViews):
+class ServerState(OpsViews, BudgetFlow):
     """Thread-safe store behind ``PheeServer``; every public method locks."""
 
     def __init__(
@@ -150,6 +152,11 @@ class ServerState(OpsViews):
         exception_polls: int = 3,
         stuck_payee_suffixes=(),
         never_start=None,
+        budget_accounts=None,
+        lookup_tenants=(),
+        mapper_payees=None,
+        reject_budget=None,
+        approvals_in_view=False,
     ):
         if id_field not in ID_FIELDS:
             raise ValueError(f"id_field must be one of {ID_FIELDS}")
@@ -172,6 +179,11 @@ class ServerState(OpsViews):
         self.exception_polls = exception_polls
         self.stuck_payee_suffixes = tuple(stuck_payee_suffixes)
         self._never_start = never_start_rule(never_start)
+        self.budget_accounts = budget_account_rule(budget_accounts)
+        self.lookup_tenants = frozenset(lookup_tenants)
+        self.mapper_payees = {str(k): dict(v) for k, v in (mapper_payees or {}).items()}
+        self._reject_budget = never_start_rule(reject_budget)
+        self.approvals_in_view = approvals_in_view
         self._batches: dict[str, BatchRecord] = {}
         self._seq = 0
         self._accepted = 0
@@ -203,7 +215,8 @@ class ServerState(OpsViews):
         callback_url,
     ) -> BatchRecord:
         """Record an accepted batch and plan what PHEE makes of it."""
-        rows = [parse_row(line) for line in java_lines(csv_text)[1:]]
+        lines = java_lines(csv_text)[1:]
+        rows = [parse_row(line) for line in lines]
         with self.lock:
             self._accepted += 1
             record = BatchRecord(
@@ -221,7 +234,9 @@ class ServerState(OpsViews):
                 job_key=str(self._zeebe_key()),
                 instance_key=self._zeebe_key(),
                 started=not self._never_start(correlation_id, self._accepted),
+                field_counts=[len(line.split(",")) for line in lines],
             )
+            self._replace_payer(record, record.field_counts)
             if record.started:
                 self._plan(record)
             self._batches[record.batch_id] = record
@@ -234,6 +249,7 @@ class ServerState(OpsViews):
         previous = (
             self._used_request_ids(record.tenant) if self.channel_dedup else set()
         )
+        unknown = self._look_up(record)
         seen, kept, duplicates = set(), [], []
         for index, row in enumerate(record.rows):
             # String.format("%s%s%s%s", ...): no separator, null as "null"
@@ -250,6 +266,8 @@ class ServerState(OpsViews):
             [kept[i : i + size] for i in range(0, len(kept), size)] if split else [kept]
         )
         record.table = [self._parent_row(record)]
+        if not self._approve(record, unknown, kept):
+            return  # the budget was refused: no payment runs
         for number, chunk in enumerate(chunks, 1):
             key = record.batch_id
             if split:
@@ -261,7 +279,15 @@ class ServerState(OpsViews):
                 mojaloop = (row["payment_mode"] or "").lower() == "mojaloop"
                 if mojaloop and row["request_id"] in previous:
                     continue  # the channel rejects the repeated X-CorrelationID
-                record.transfers.append(self._channel_transfer(record, row, index, key))
+                if split:
+                    row = self._reread(row, record.field_counts[index])
+                transfer = self._channel_transfer(record, row, index, key)
+                if index in unknown:
+                    transfer.outcome = (
+                        "FAILED",
+                        _reason(LOOKUP_FAILURE, self.error_format),
+                    )
+                record.transfers.append(transfer)
 
     def _listed_correlation_id(self, record: BatchRecord) -> str:
         return record.correlation_id if self.keep_correlation_id else record.job_key

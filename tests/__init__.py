@@ -2,6 +2,8 @@ from . import (
     test_admin,
     test_admin_only_fields,
     test_admin_screens,
+    test_batch_view,
+    test_budget_dfsp,
     test_callback,
     test_faults,
     test_integrity,
