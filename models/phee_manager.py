@@ -59,6 +59,7 @@ ROUTING_FIELDS = URL_FIELDS + (
     "settle_deadline_hours",
     "registering_institution_id",
     "program_id_header",
+    "ops_timezone",
 )
 # Defaults for new managers kept by Settings (fields of g2p.phee.settings).
 SETTINGS_DEFAULT_FIELDS = (
