@@ -43,6 +43,17 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def _nested(values: list, flag: str) -> dict:
+    """``A:B:C:D`` values as ``{A: {B: (C, D)}}``."""
+    result = {}
+    for value in values:
+        parts = value.split(":")
+        if len(parts) != 4 or not all(parts):
+            raise SystemExit(f"{flag}: expected four values separated by colons")
+        result.setdefault(parts[0], {})[parts[1]] = (parts[2], parts[3])
+    return result
+
+
 def _never_start(text: str | None):
     """``--never-start``: a number (the Nth submission) or correlation ids."""
     if not text:
@@ -149,6 +160,41 @@ def build_parser() -> argparse.ArgumentParser:
         "submission) or comma-separated X-CorrelationIDs",
     )
     add(
+        "--budget-account",
+        action="append",
+        default=[],
+        metavar="INST:PROGRAM:TYPE:VALUE",
+        help="a budget account: rows sent with both headers matching get this "
+        "payer; none by default",
+    )
+    add(
+        "--lookup-tenant",
+        action="append",
+        default=[],
+        metavar="T",
+        help="a tenant on the account-lookup workflow; none by default",
+    )
+    add(
+        "--mapper-payee",
+        action="append",
+        default=[],
+        metavar="INST:ID:ADDRESS:DFSP",
+        help="a functional id the identity account mapper knows; none by default",
+    )
+    add(
+        "--reject-budget",
+        metavar="N|IDS",
+        help="refuse the budget of these batches (approved 0, nothing paid): a "
+        "number N (the Nth submission) or comma-separated X-CorrelationIDs; "
+        "none by default",
+    )
+    add(
+        "--approvals-in-view",
+        action="store_true",
+        help="/api/v1/batches/{id} reports the batch's approvals (a stock PHEE "
+        "reports 0)",
+    )
+    add(
         "--interface-timezone",
         default="Asia/Kolkata",
         metavar="ZONE",
@@ -210,6 +256,11 @@ def server_options(args) -> dict:
         "exception_polls": args.exception_polls,
         "stuck_payee_suffixes": tuple(args.stuck_payee_suffix),
         "never_start": _never_start(args.never_start),
+        "budget_accounts": _nested(args.budget_account, "--budget-account"),
+        "lookup_tenants": tuple(args.lookup_tenant),
+        "mapper_payees": _nested(args.mapper_payee, "--mapper-payee"),
+        "reject_budget": _never_start(args.reject_budget),
+        "approvals_in_view": args.approvals_in_view,
         "interface_timezone": args.interface_timezone,
         "import_delay_polls": args.import_delay,
         "settle_polls": args.settle_polls,

@@ -246,6 +246,13 @@ class OpsRoutes:
         record = self.state.poll(self._tenant(req), req.params["batch_id"])
         if record is None:
             return Reply(404)
+        if req.query.get("associations") == "all":
+            offset = _int_param(req, "offset", 0)
+            limit = _int_param(req, "limit", 10)
+            if limit < 1:
+                raise Abort(spring_error(500, "/ by zero", req.path))
+            body = self.state.payment_batch_detail(record, offset // limit, limit)
+            return Reply(200, body)
         return Reply(200, self.state.batch_and_sub_batches(record))
 
     def _result_file(self, req: Request) -> Reply:

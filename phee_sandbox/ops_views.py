@@ -215,6 +215,42 @@ class OpsViews:
                 ]
             return body
 
+    def payment_batch_detail(self, record: BatchRecord, page: int, limit: int) -> dict:
+        """``GET /api/v1/batches/{id}?associations=all`` (BatchServiceImpl
+        .getPaymentBathDetail): page ``offset / limit`` of the transfers of the
+        batch, or of each sub-batch, as instructions; generateInstructionList
+        never sets ``reason``."""
+        with self.lock:
+            keys = [b.key for b in record.sub_batches] or [record.batch_id]
+            instructions = []
+            for key in keys:
+                transfers = sorted(record.transfers_of(key), key=lambda t: t.id)
+                for transfer in transfers[page * limit : (page + 1) * limit]:
+                    data = transfer.to_json()
+                    instructions.append(
+                        {
+                            "instructionId": data["transactionId"],
+                            "payerFsp": data["payerDfspId"],
+                            "payeeFunctionalId": data["payeePartyId"],
+                            "amount": float(transfer.amount),
+                            "status": data["status"],
+                            "reason": None,
+                            "startedAt": data["startedAt"],
+                            "completedAt": data["completedAt"],
+                            "subBatchId": data["batchId"],
+                        }
+                    )
+            parent = record.parent
+            return {
+                "batchId": parent.batch_id,
+                "payerFsp": parent.payer_fsp,
+                "registeringInstitutionId": parent.registering_institution_id,
+                "status": _status_text(parent.status),
+                "clientCorrelationId": parent.correlation_id,
+                "instructionList": instructions,
+                "total": parent.total_transactions,
+            }
+
     def _approvals(self, record: BatchRecord) -> dict:
         """The response's approvals: the sums over the sub-batch rows, which
         the processor creates with 0 (SubBatchEntity), so 0 on a stock PHEE;

@@ -185,6 +185,20 @@ def test_batch_view_of_a_stock_phee_reports_no_approval(phee):
     assert client.get_batch_view("unknown", "c-1") is None
 
 
+def test_stock_instructions_carry_no_reason(phee):
+    server, client = phee()
+    batch_id = submit(client, csv_render.render_csv(frame(7))).batch_id
+    client.get_batch_summary(batch_id)
+    answer = requests.get(
+        f"{server.base_url}/api/v1/batches/{batch_id}",
+        params={"associations": "all", "limit": 100},
+        headers={"Platform-TenantId": "gorilla", "X-Correlation-ID": "c-1"},
+        timeout=5,
+    ).json()
+    assert len(answer["instructionList"]) == 7
+    assert client.get_instruction_reasons(batch_id, "c-1") == {}
+
+
 def test_batch_view_needs_the_correlation_header(phee):
     server, client = phee()
     batch_id = submit(client, csv_render.render_csv(frame())).batch_id
