@@ -8,7 +8,9 @@ registrants and N approved entitlements (plain SQL, in seconds), then times:
   queue jobs run inline (``queue_job__no_delay``) when N is above the
   synchronous limit;
 * send: ``g2p.cycle.send_payment()`` against a local ``phee_sandbox.PheeServer``
-  on 127.0.0.1 (one queue job per batch, run inline, above 50 batches);
+  on 127.0.0.1, stock-like (signatures required, with a key pair made for the
+  run; sub-batches of 5) but settling at once (``settle_polls=0``); one queue
+  job per batch, run inline, above 50 batches; no pacing limits;
 * sync: one ``_phee_sync_batches`` round that reconciles every payment.
 
 Each phase starts with cold ORM caches, as a new request, job or cron run
@@ -25,6 +27,8 @@ Usage (N values comma-separated, default ``1000,10000``)::
     BENCH_N=1000,10000,100000 odoo shell -d DB --no-http < bench/bench_odoo.py
 
 or, inside an ``odoo shell`` session: ``exec(open("bench/bench_odoo.py").read())``.
+For a whole cycle at 1,000,000 payments, committed, with the PHEE server in its
+own process, see ``bench_million.py``.
 """
 
 # pylint: disable=print-used
@@ -70,8 +74,9 @@ def measure(env, label, results):
     results[label] = (seconds, cr.sql_log_count - queries, _rss_mb("VmHWM"))
 
 
-def make_program(env, n, server):
-    """A program, an approved cycle and a PHEE manager paying through ``server``."""
+def make_program(env, n, server, private_key):
+    """A program, an approved cycle and a PHEE manager paying through ``server``
+    (signing with ``private_key``, without pacing limits)."""
     currency = env.ref("base.USD")
     currency.active = True
     name = f"Bench {n} {time.time_ns()}"
@@ -99,20 +104,24 @@ def make_program(env, n, server):
             "state": "approved",
         }
     )
-    manager = env["g2p.program.payment.manager.phee"].create(
-        {
-            "name": "PHEE bench",
-            "program_id": program.id,
-            "tenant_id": "gorilla",
-            "username": "mifos",
-            "password": "password",
-            "payer_id": "27710101999",
-            "payee_id_type": "phone",
-            "max_batch_size": BATCH_SIZE,
-            "make_csv_at_prepare": True,
-            **server.endpoints(),
-        }
-    )
+    Manager = env["g2p.program.payment.manager.phee"]
+    vals = {
+        "name": "PHEE bench",
+        "program_id": program.id,
+        "tenant_id": "gorilla",
+        "username": "mifos",
+        "password": "password",
+        "payer_id": "27710101999",
+        "payee_id_type": "phone",
+        "signature_private_key": private_key,
+        "max_batch_size": BATCH_SIZE,
+        "make_csv_at_prepare": True,
+        **server.endpoints(),
+    }
+    for pacing in ("max_batches_in_flight", "max_submissions_per_minute"):
+        if pacing in Manager._fields:
+            vals[pacing] = 0
+    manager = Manager.create(vals)
     program.payment_managers[:1].manager_ref_id = f"{manager._name},{manager.id}"
     return cycle, manager
 
@@ -158,14 +167,18 @@ def make_entitlements(env, cycle, n):
 
 def run_once(env, n):
     from odoo.addons.g2p_payment_phee.models import phee_utils
+    from odoo.addons.g2p_payment_phee.phee.signer import generate_key_pair
     from odoo.addons.g2p_payment_phee.phee_sandbox import PheeServer
 
     results = {}
+    private_key, public_key = generate_key_pair()
     with ExitStack() as stack:
         # Sending commits around each POST outside tests: never commit here.
         stack.enter_context(mock.patch.object(phee_utils, "testing", lambda: True))
-        server = stack.enter_context(PheeServer(settle_polls=0))
-        cycle, manager = make_program(env, n, server)
+        server = stack.enter_context(
+            PheeServer(public_key_pem=public_key, settle_polls=0)
+        )
+        cycle, manager = make_program(env, n, server, private_key)
         start = time.perf_counter()
         make_entitlements(env, cycle, n)
         setup = time.perf_counter() - start

@@ -1,0 +1,609 @@
+"""A whole PHEE payment cycle at national scale: N beneficiaries, end to end.
+
+Runs inside ``odoo shell`` on a database where this addon is installed. For
+each N it creates a program, an approved cycle and N registrants with approved
+entitlements in plain SQL (at the database's speed, not through the ORM), then
+runs and measures, phase by phase, what officers, queue jobs and the status
+cron do:
+
+* prepare: ``g2p.cycle.prepare_payment()`` (queue jobs of 10,000 entitlements
+  above 10,000);
+* render: every batch's CSV rendered from its payments and attached
+  (``_phee_render_batch``, what sending does before each POST), in
+  transactions of 100 batches; skipped with ``BENCH_CSV_AT_PREPARE=1``, where
+  prepare renders the files;
+* send: ``g2p.cycle.send_payment()`` (one queue job per batch above 50
+  batches), signed, to the local PHEE-compatible server;
+* sync: the status cron (``_cron_phee_status_sync``), run until every payment
+  of the cycle is final.
+
+The PHEE server is ``python -m phee_sandbox`` in its own process, stock-like
+(signatures required and checked against a key pair made for the run,
+correlation ids replaced, sub-batches of 5) except ``--settle-polls 0``:
+transfers are final at the first status call. Payees whose phone number ends in
+999 are unknown to it, so about one payment in a thousand fails. The manager
+has no pacing limits (``max_batches_in_flight`` and
+``max_submissions_per_minute`` at 0): the bench measures Odoo, not PHEE.
+
+Queue jobs run either here (``BENCH_RUNNER=inline``, the default: pending jobs
+are taken one at a time, each in its own transaction, as the job runner would
+but without HTTP) or by the job runner of an Odoo server started separately on
+the same database (``BENCH_RUNNER=workers``; give its ``--pidfile`` as
+``BENCH_SERVER_PIDFILE`` to get the peak RSS of its processes).
+
+For each phase it prints the wall time, the CPU time of this process, the SQL
+queries run by this process (``cr.sql_log_count``; inline jobs included), the
+HTTP calls made to PHEE, the peak RSS (of this process; with
+``BENCH_RUNNER=workers`` also the largest of the server's processes) and the
+growth of the database (``pg_database_size``), then the size of the payment
+tables.
+
+Unlike ``bench_odoo.py``, this benchmark COMMITS (queue jobs, the commits
+around each POST and the cron are measured as they run): run it on a
+throwaway copy of a database, e.g. ``createdb -T <db> <db>_bench``.
+
+Usage (environment variables, defaults in brackets)::
+
+    BENCH_N=10000,100000,1000000 odoo shell -d DB --no-http < bench/bench_million.py
+
+* ``BENCH_N`` [``10000,100000``]: the cycle sizes, one cycle each;
+* ``BENCH_BATCH_SIZE`` [500]: payments per batch;
+* ``BENCH_CSV_AT_PREPARE`` [0]: render the files at prepare (no render phase);
+* ``BENCH_RUNNER`` [``inline``] and ``BENCH_SERVER_PIDFILE``: see above;
+* ``BENCH_SANDBOX_ARGS``: more options for ``python -m phee_sandbox``;
+* ``BENCH_OUT``: a file to write the results to, as JSON;
+* ``BENCH_PROFILE``: a phase to profile (``cProfile``, wall clock), e.g.
+  ``sync``: its 40 most expensive functions are printed.
+"""
+
+# pylint: disable=print-used
+# ruff: noqa: F821  (``env`` and ``odoo`` come from ``odoo shell``)
+
+import cProfile
+import json
+import os
+import pstats
+import resource
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from contextlib import contextmanager, suppress
+from datetime import date, timedelta
+from unittest import mock
+from urllib.parse import urlsplit
+
+SIZES = [int(n) for n in os.environ.get("BENCH_N", "10000,100000").split(",") if n]
+BATCH_SIZE = int(os.environ.get("BENCH_BATCH_SIZE", "500"))
+CSV_AT_PREPARE = os.environ.get("BENCH_CSV_AT_PREPARE", "0") == "1"
+RUNNER = os.environ.get("BENCH_RUNNER", "inline")
+SERVER_PIDFILE = os.environ.get("BENCH_SERVER_PIDFILE")
+SANDBOX_ARGS = shlex.split(os.environ.get("BENCH_SANDBOX_ARGS", ""))
+OUT = os.environ.get("BENCH_OUT")
+PROFILE = os.environ.get("BENCH_PROFILE")
+RENDER_CHUNK = 100  # batches rendered per transaction
+SYNC_ROUNDS = 20  # status cron runs at most
+PAYMENT_TABLES = (
+    "g2p_payment",
+    "g2p_payment_g2p_payment_batch_rel",
+    "g2p_payment_batch",
+    "ir_attachment",
+    "queue_job",
+    "mail_message",
+)
+
+
+# ----------------------------------------------------------------- measuring
+
+
+def _status_kb(pid, key):
+    with suppress(OSError), open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def _rss_mib(pid="self", key="VmHWM"):
+    """VmHWM (peak) or VmRSS of a process in MiB (``ru_maxrss`` when
+    ``/proc`` is unavailable)."""
+    kb = _status_kb(pid, key)
+    if kb is None and pid == "self":
+        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return (kb or 0) / 1024
+
+
+def _reset_peak():
+    """Reset the kernel's peak-RSS mark so each phase reports its own peak."""
+    with suppress(OSError), open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+
+
+def _server_pids():
+    """The Odoo server's processes (the one in the pidfile and its children)."""
+    if not SERVER_PIDFILE:
+        return []
+    with suppress(OSError, ValueError), open(SERVER_PIDFILE) as pidfile:
+        root = int(pidfile.read().strip())
+        pids, todo = [], [root]
+        while todo:
+            pid = todo.pop()
+            pids.append(pid)
+            with suppress(OSError), open(f"/proc/{pid}/task/{pid}/children") as f:
+                todo.extend(int(child) for child in f.read().split())
+        return pids
+    return []
+
+
+class ServerRss:
+    """Largest RSS seen in the Odoo server's processes (sampled while waiting:
+    workers are recycled, and their peak goes with them)."""
+
+    def __init__(self):
+        self.peak = 0.0
+
+    def sample(self):
+        for pid in _server_pids():
+            self.peak = max(self.peak, _rss_mib(pid, "VmRSS"))
+
+
+class HttpCalls:
+    """HTTP requests this process makes, counted by path."""
+
+    def __init__(self):
+        self.calls = Counter()
+
+    @contextmanager
+    def counting(self):
+        from requests.adapters import HTTPAdapter
+
+        original = HTTPAdapter.send
+        calls = self.calls
+
+        def send(adapter, request, *args, **kwargs):
+            path = urlsplit(request.url).path
+            calls[request.method + " " + path.rstrip("/").rsplit("/", 1)[0]] += 1
+            return original(adapter, request, *args, **kwargs)
+
+        with mock.patch.object(HTTPAdapter, "send", send):
+            yield
+
+
+def _database_size(cr):
+    cr.execute("SELECT pg_database_size(current_database())")
+    return cr.fetchone()[0]
+
+
+def _table_sizes(cr):
+    cr.execute(
+        "SELECT relname, pg_total_relation_size(oid) FROM pg_class "
+        "WHERE relname = ANY(%s) AND relkind = 'r'",
+        [list(PAYMENT_TABLES)],
+    )
+    return dict(cr.fetchall())
+
+
+@contextmanager
+def measure(env, label, results, http, server_rss):
+    """Time a phase that starts with cold ORM caches, as a new job or cron run
+    would."""
+    cr = env.cr
+    env.flush_all()
+    env.cr.commit()
+    env.invalidate_all()
+    _reset_peak()
+    server_rss.peak = 0.0
+    size = _database_size(cr)
+    queries = cr.sql_log_count
+    calls = sum(http.calls.values())
+    profile = cProfile.Profile() if label == PROFILE else None
+    cpu = time.process_time()
+    start = time.perf_counter()
+    if profile:
+        profile.enable()
+    yield
+    env.flush_all()
+    env.cr.commit()
+    if profile:
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+    results[label] = {
+        "seconds": time.perf_counter() - start,
+        "cpu_seconds": time.process_time() - cpu,
+        "queries": cr.sql_log_count - queries,
+        "http_calls": sum(http.calls.values()) - calls,
+        "peak_rss_mib": _rss_mib(),
+        "server_peak_rss_mib": server_rss.peak,
+        "db_growth_mib": (_database_size(cr) - size) / 2**20,
+    }
+
+
+# ----------------------------------------------------------------- PHEE server
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def sandbox(public_key):
+    """``python -m phee_sandbox`` in its own process; yields (base URL, pid)."""
+    import odoo.addons.g2p_payment_phee as addon
+
+    root = os.path.dirname(addon.__file__)
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        key_file = os.path.join(tmp, "public.pem")
+        with open(key_file, "w") as out:
+            out.write(public_key)
+        log = open(os.path.join(tmp, "sandbox.log"), "w")  # noqa: SIM115
+        process = subprocess.Popen(
+            [sys.executable, "-m", "phee_sandbox", "--port", str(port)]
+            + ["--public-key", key_file, "--settle-polls", "0", *SANDBOX_ARGS],
+            cwd=root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                with suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                    break
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"phee_sandbox did not start ({log.name})")
+                time.sleep(0.1)
+            yield f"http://127.0.0.1:{port}", process.pid
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+            log.close()
+
+
+def endpoints(base):
+    return {
+        "payment_endpoint_url": f"{base}/batchtransactions",
+        "status_endpoint_url": f"{base}/api/v1/batch",
+        "details_endpoint_url": f"{base}/api/v1/batch/detail",
+        "batches_endpoint_url": f"{base}/api/v1/batches",
+        "auth_endpoint_url": f"{base}/oauth/token",
+    }
+
+
+# ----------------------------------------------------------------- fixture
+
+
+def make_program(env, n, base, private_key):
+    """A program, an approved cycle and a PHEE manager paying through ``base``."""
+    currency = env.ref("base.USD")
+    currency.active = True
+    name = f"Bench {n} {time.time_ns()}"
+    journal_id = env["g2p.program.create.wizard"].create_journal(name, currency.id)
+    program = env["g2p.program"].create({"name": name, "journal_id": journal_id})
+    cycle_manager = env["g2p.cycle.manager.default"].create(
+        {"name": "Default", "program_id": program.id}
+    )
+    program.cycle_managers = [
+        (
+            0,
+            0,
+            {
+                "program_id": program.id,
+                "manager_ref_id": f"{cycle_manager._name},{cycle_manager.id}",
+            },
+        )
+    ]
+    cycle = env["g2p.cycle"].create(
+        {
+            "name": "Cycle 1",
+            "program_id": program.id,
+            "start_date": date.today(),
+            "end_date": date.today() + timedelta(days=30),
+            "state": "approved",
+        }
+    )
+    Manager = env["g2p.program.payment.manager.phee"]
+    vals = {
+        "name": "PHEE bench",
+        "program_id": program.id,
+        "tenant_id": "gorilla",
+        "username": "mifos",
+        "password": "password",
+        "payer_id": "27710101999",
+        "payee_id_type": "phone",
+        "signature_private_key": private_key,
+        "max_batch_size": BATCH_SIZE,
+        "make_csv_at_prepare": CSV_AT_PREPARE,
+        **endpoints(base),
+    }
+    # No pacing: the local server has no connectors to saturate.
+    for pacing in ("max_batches_in_flight", "max_submissions_per_minute"):
+        if pacing in Manager._fields:
+            vals[pacing] = 0
+    manager = Manager.create(vals)
+    program.payment_managers[:1].manager_ref_id = f"{manager._name},{manager.id}"
+    env.cr.commit()
+    return cycle, manager
+
+
+def make_entitlements(env, cycle, n):
+    """N registrants with phone numbers and N approved entitlements, in SQL
+    (foreign keys checked set-based where allowed, see ``phee_bulk.run_insert``)."""
+    from odoo.tools import SQL
+
+    from odoo.addons.g2p_payment_phee.models.phee_bulk import run_insert
+
+    cr = env.cr
+    tag = f"bench-{cycle.id}"
+    uid, company = env.uid, env.company.id
+    now = SQL("now() AT TIME ZONE 'UTC'")
+    constants = {
+        "company_id": SQL("ARRAY[%s]::int4[]", company),
+        "create_uid": SQL("ARRAY[%s]::int4[]", uid),
+        "write_uid": SQL("ARRAY[%s]::int4[]", uid),
+    }
+    columns = ["name", "complete_name", "ref", "is_registrant", "is_group", "phone"]
+    columns += ["active", "type", "company_id", "create_uid", "create_date"]
+    columns += ["write_uid", "write_date"]
+    run_insert(
+        cr,
+        "res_partner",
+        columns,
+        SQL(
+            """INSERT INTO res_partner (%s)
+               SELECT 'Bench ' || i, 'Bench ' || i, %s, TRUE, FALSE,
+                      '2771' || lpad(i::text, 7, '0'), TRUE, 'contact', %s, %s,
+                      %s, %s, %s
+                 FROM generate_series(1, %s) AS i""",
+            SQL(", ").join(map(SQL.identifier, columns)),
+            tag,
+            company,
+            uid,
+            now,
+            uid,
+            now,
+            n,
+        ),
+        constants,
+    )
+    journal = cycle.program_id.journal_id.id
+    columns = ["partner_id", "cycle_id", "code", "initial_amount", "transfer_fee"]
+    columns += ["state", "is_cash_entitlement", "journal_id", "create_uid"]
+    columns += ["create_date", "write_uid", "write_date"]
+    run_insert(
+        cr,
+        "g2p_entitlement",
+        columns,
+        SQL(
+            """INSERT INTO g2p_entitlement (%s)
+               SELECT p.id, %s, %s || p.id, 500, 0, 'approved', TRUE, %s,
+                      %s, %s, %s, %s
+                 FROM res_partner p WHERE p.ref = %s ORDER BY p.id""",
+            SQL(", ").join(map(SQL.identifier, columns)),
+            cycle.id,
+            f"BENCH-{cycle.id}-",
+            journal,
+            uid,
+            now,
+            uid,
+            now,
+            tag,
+        ),
+        {
+            **constants,
+            "partner_id": SQL("ARRAY(SELECT id FROM res_partner WHERE ref = %s)", tag),
+            "cycle_id": SQL("ARRAY[%s]::int4[]", cycle.id),
+            "journal_id": SQL("ARRAY[%s]::int4[]", journal),
+        },
+    )
+    # As autovacuum would soon: plans for these tables then see their size.
+    cr.execute("ANALYZE res_partner")
+    cr.execute("ANALYZE g2p_entitlement")
+    cr.commit()
+    env.invalidate_all()
+
+
+# ----------------------------------------------------------------- queue jobs
+
+
+def _cycle_jobs_left(env):
+    env.cr.execute(
+        "SELECT count(*) FROM queue_job WHERE state NOT IN ('done', 'failed', "
+        "'cancelled')"
+    )
+    return env.cr.fetchone()[0]
+
+
+def run_jobs(env, server_rss):
+    """Run the queue jobs until none is left to do; return (done, failed)."""
+    if RUNNER == "workers":
+        while _cycle_jobs_left(env):
+            server_rss.sample()
+            env.cr.commit()  # a fresh snapshot for the next count
+            time.sleep(0.5)
+        return _job_states(env)
+    from odoo.addons.queue_job.exception import RetryableJobError
+    from odoo.addons.queue_job.job import Job
+
+    cr = env.cr
+    while True:
+        cr.execute(
+            """SELECT uuid FROM queue_job WHERE state = 'pending'
+                  AND (eta IS NULL OR eta <= now() AT TIME ZONE 'UTC')
+                ORDER BY priority, date_created, id LIMIT 100"""
+        )
+        uuids = [row[0] for row in cr.fetchall()]
+        if not uuids:
+            if not _cycle_jobs_left(env):
+                return _job_states(env)
+            cr.commit()
+            time.sleep(0.5)  # postponed jobs, or ones waiting for others
+            continue
+        for uuid in uuids:
+            job = Job.load(env, uuid)
+            job.set_started()
+            job.store()
+            cr.commit()
+            try:
+                job.perform()
+                env.flush_all()
+                job.set_done()
+                job.store()
+            except RetryableJobError as error:
+                cr.rollback()
+                env.invalidate_all()
+                job = Job.load(env, uuid)
+                job.postpone(result=str(error), seconds=error.seconds)
+                job.set_pending(reset_retry=False)
+                job.store()
+            except Exception as error:  # pylint: disable=broad-except
+                cr.rollback()
+                env.invalidate_all()
+                job = Job.load(env, uuid)
+                job.set_failed(exc_name=type(error).__name__, exc_info=str(error))
+                job.store()
+            env.flush_all()
+            cr.commit()
+            job.enqueue_waiting()
+            cr.commit()
+            env.invalidate_all()
+
+
+def _job_states(env):
+    env.cr.execute("SELECT state, count(*) FROM queue_job GROUP BY 1")
+    return dict(env.cr.fetchall())
+
+
+# ----------------------------------------------------------------- one cycle
+
+
+def _open_payments(env, cycle):
+    env.cr.execute(
+        "SELECT count(*) FROM g2p_payment WHERE cycle_id = %s "
+        "AND phee_payment_state IS NOT NULL AND NOT coalesce(status_is_final, FALSE)",
+        [cycle.id],
+    )
+    return env.cr.fetchone()[0]
+
+
+def run_once(env, n, base, private_key, http, server_rss):
+    results = {}
+    cycle, manager = make_program(env, n, base, private_key)
+    start = time.perf_counter()
+    size = _database_size(env.cr)
+    make_entitlements(env, cycle, n)
+    fixture = {
+        "seconds": time.perf_counter() - start,
+        "db_growth_mib": (_database_size(env.cr) - size) / 2**20,
+    }
+    with measure(env, "prepare", results, http, server_rss):
+        cycle.prepare_payment()
+        env.cr.commit()
+        jobs = run_jobs(env, server_rss)
+    batches = cycle.payment_batch_ids
+    batch_ids = batches.ids
+    if not CSV_AT_PREPARE:
+        with measure(env, "render", results, http, server_rss):
+            Batch = env["g2p.payment.batch"]
+            for i in range(0, len(batch_ids), RENDER_CHUNK):
+                for batch in Batch.browse(batch_ids[i : i + RENDER_CHUNK]):
+                    manager._phee_render_batch(batch)
+                env.flush_all()
+                env.cr.commit()
+                env.invalidate_all()
+    with measure(env, "send", results, http, server_rss):
+        cycle.send_payment()
+        env.cr.commit()
+        jobs = run_jobs(env, server_rss)
+    env.cr.execute(
+        "SELECT phee_state, count(*) FROM g2p_payment_batch WHERE id = ANY(%s) "
+        "GROUP BY 1",
+        [batch_ids],
+    )
+    batch_states = dict(env.cr.fetchall())
+    rounds = 0
+    with measure(env, "sync", results, http, server_rss):
+        while _open_payments(env, cycle) and rounds < SYNC_ROUNDS:
+            rounds += 1
+            env["g2p.payment.batch"]._cron_phee_status_sync()
+            env.cr.commit()
+            env.invalidate_all()
+    env.cr.execute(
+        "SELECT coalesce(status, 'none'), count(*) FROM g2p_payment "
+        "WHERE cycle_id = %s GROUP BY 1",
+        [cycle.id],
+    )
+    statuses = dict(env.cr.fetchall())
+    return {
+        "n": n,
+        "batches": len(batch_ids),
+        "batch_states_after_send": batch_states,
+        "sync_rounds": rounds,
+        "payment_statuses": statuses,
+        "jobs": jobs,
+        "fixture": fixture,
+        "phases": results,
+        "table_sizes_mib": {
+            table: size / 2**20 for table, size in _table_sizes(env.cr).items()
+        },
+    }
+
+
+def report(run):
+    n = run["n"]
+    print(
+        f"N={n:,}: {run['batches']} batches; fixture {run['fixture']['seconds']:.1f} s "
+        f"(+{run['fixture']['db_growth_mib']:.0f} MiB); after send "
+        f"{run['batch_states_after_send']}; {run['sync_rounds']} sync rounds; "
+        f"payments {run['payment_statuses']}"
+    )
+    total = 0.0
+    for label, phase in run["phases"].items():
+        total += phase["seconds"]
+        server = (
+            f", server {phase['server_peak_rss_mib']:.0f} MiB"
+            if phase["server_peak_rss_mib"]
+            else ""
+        )
+        print(
+            f"  {label:8s} {phase['seconds']:8.1f} s "
+            f"({phase['seconds'] / n * 1e6:6.0f} µs/payment) "
+            f"cpu {phase['cpu_seconds']:7.1f} s {phase['queries']:8d} queries "
+            f"{phase['http_calls']:6d} HTTP  peak RSS {phase['peak_rss_mib']:5.0f} MiB"
+            f"{server}  DB +{phase['db_growth_mib']:.0f} MiB"
+        )
+    print(f"  total    {total:8.1f} s")
+    print(
+        "  tables: "
+        + ", ".join(f"{t} {s:.0f} MiB" for t, s in run["table_sizes_mib"].items())
+    )
+    sys.stdout.flush()
+
+
+def main(env):
+    from odoo.addons.g2p_payment_phee.phee.signer import generate_key_pair
+
+    print(
+        f"bench_million: N={SIZES}, batch size {BATCH_SIZE}, {os.cpu_count()} CPUs, "
+        f"jobs {RUNNER}, CSV at prepare {CSV_AT_PREPARE}"
+    )
+    private_key, public_key = generate_key_pair()
+    http, server_rss = HttpCalls(), ServerRss()
+    runs = []
+    with sandbox(public_key) as (base, sandbox_pid), http.counting():
+        for n in SIZES:
+            run = run_once(env, n, base, private_key, http, server_rss)
+            run["sandbox_peak_rss_mib"] = _rss_mib(sandbox_pid)
+            report(run)
+            runs.append(run)
+    if OUT:
+        with open(OUT, "w") as out:
+            json.dump(runs, out, indent=1)
+
+
+if "env" in globals():
+    main(env)
