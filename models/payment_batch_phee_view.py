@@ -4,7 +4,7 @@ sub-batches and its result file (see ``phee.batch_view`` for the sources)."""
 
 from markupsafe import Markup, escape
 
-from odoo import _, _lt, fields, models
+from odoo import _, _lt, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.misc import format_amount
 
@@ -59,6 +59,7 @@ class G2PPaymentBatchPheeView(models.Model):
         ondelete="set null",
     )
 
+    @api.depends("phee_sub_batches")
     def _compute_phee_sub_batches_html(self):
         labels = [escape(str(label)) for _key, label in SUB_BATCH_COLUMNS]
         head = Markup("").join(Markup("<th>%s</th>") % label for label in labels)
