@@ -19,6 +19,7 @@
     "data": [
         "security/ir.model.access.csv",
         "security/phee_security.xml",
+        "security/phee_report_security.xml",
         "data/queue_job_data.xml",
         "data/ir_cron_data.xml",
         "views/phee_payment_manager_views.xml",
@@ -27,6 +28,8 @@
         "views/payment_batch_phee_view_views.xml",
         "views/payment_views.xml",
         "views/cycle_views.xml",
+        "views/cycle_report_views.xml",
+        "report/disbursement_report.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
     ],

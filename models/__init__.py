@@ -1,9 +1,13 @@
 from . import (
     cycle,
+    cycle_reconciliation,
+    cycle_report,
+    disbursement_report,
     payment,
     payment_batch,
     payment_batch_phee_view,
     payment_manager,
+    payment_timeline,
     phee_bulk,
     phee_guard,
     phee_manager,
