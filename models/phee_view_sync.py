@@ -24,26 +24,34 @@ class G2PPaymentHubEEManagerBatchView(models.Model):
     )
 
     def _phee_sync_batch_view(self, batch, client, payments, outcomes):
-        """Status sync: read PHEE's batch view, keep it, act on a refused
-        budget and complete failure reasons. Never stops the sync."""
+        """Status sync: read PHEE's batch view and keep it, act on a refused
+        budget, complete failure reasons. The view is read when the approved
+        amount is acted on, the first time and once every payment is final,
+        not on every sync. Never stops the sync."""
         try:
-            view = client.get_batch_view(
-                batch.external_batch_ref, batch._phee_sent_correlation_id()
-            )
-            if view is None:
-                return
-            batch._phee_store_view(view)
-            if self.phee_check_approved_amount and batch.phee_state == "in_progress":
-                refusal = self._phee_started(view, outcomes) and (
-                    batch._phee_budget_refusal(view)
-                )
-                if refusal:
-                    batch._phee_stall(refusal)
+            final = all(payments.mapped("status_is_final"))
+            check = self.phee_check_approved_amount
+            if check or final or not batch.phee_view_synced_at:
+                self._phee_read_batch_view(batch, client, outcomes, check)
             self._phee_merge_instruction_reasons(batch, client, payments, outcomes)
         except PheeError as error:
             _logger.warning(
                 "PHEE batch view of %s not read: %s", batch.name, error.code
             )
+
+    def _phee_read_batch_view(self, batch, client, outcomes, check):
+        view = client.get_batch_view(
+            batch.external_batch_ref, batch._phee_sent_correlation_id()
+        )
+        if view is None:
+            return
+        batch._phee_store_view(view)
+        if check and batch.phee_state == "in_progress":
+            refusal = self._phee_started(view, outcomes) and (
+                batch._phee_budget_refusal(view)
+            )
+            if refusal:
+                batch._phee_stall(refusal)
 
     @staticmethod
     def _phee_started(view, outcomes):
