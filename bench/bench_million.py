@@ -164,8 +164,11 @@ class HttpCalls:
         calls = self.calls
 
         def send(adapter, request, *args, **kwargs):
-            path = urlsplit(request.url).path
-            calls[request.method + " " + path.rstrip("/").rsplit("/", 1)[0]] += 1
+            path = "/".join(
+                "{id}" if len(part) > 8 and any(c.isdigit() for c in part) else part
+                for part in urlsplit(request.url).path.rstrip("/").split("/")
+            )
+            calls[f"{request.method} {path}"] += 1
             return original(adapter, request, *args, **kwargs)
 
         with mock.patch.object(HTTPAdapter, "send", send):
@@ -198,7 +201,7 @@ def measure(env, label, results, http, server_rss):
     server_rss.peak = 0.0
     size = _database_size(cr)
     queries = cr.sql_log_count
-    calls = sum(http.calls.values())
+    calls = Counter(http.calls)
     profile = cProfile.Profile() if label == PROFILE else None
     cpu = time.process_time()
     start = time.perf_counter()
@@ -214,7 +217,8 @@ def measure(env, label, results, http, server_rss):
         "seconds": time.perf_counter() - start,
         "cpu_seconds": time.process_time() - cpu,
         "queries": cr.sql_log_count - queries,
-        "http_calls": sum(http.calls.values()) - calls,
+        "http_calls": sum((http.calls - calls).values()),
+        "http_calls_by_route": dict(http.calls - calls),
         "peak_rss_mib": _rss_mib(),
         "server_peak_rss_mib": server_rss.peak,
         "db_growth_mib": (_database_size(cr) - size) / 2**20,
@@ -577,6 +581,13 @@ def report(run):
             f"{server}  DB +{phase['db_growth_mib']:.0f} MiB"
         )
     print(f"  total    {total:8.1f} s")
+    for label, phase in run["phases"].items():
+        if phase["http_calls"]:
+            routes = ", ".join(
+                f"{route} {count / run['batches']:.2f}"
+                for route, count in sorted(phase["http_calls_by_route"].items())
+            )
+            print(f"  {label} HTTP calls per batch: {routes}")
     print(
         "  tables: "
         + ", ".join(f"{t} {s:.0f} MiB" for t, s in run["table_sizes_mib"].items())
