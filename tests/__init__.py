@@ -11,6 +11,7 @@ from . import (
     test_performance_paths,
     test_prepare,
     test_real_phee,
+    test_report_tours,
     test_reports,
     test_secret_paths,
     test_security,
