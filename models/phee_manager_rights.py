@@ -53,8 +53,9 @@ class G2PPaymentHubEEManagerRights(models.Model):
 
     @api.model
     def default_get(self, fields_list):
-        """Defaults from Settings; no secret; for a non-administrator, routing
-        fields take the administrator's defaults only."""
+        """Defaults from Settings, never a secret. An administrator may name
+        others in the context; a non-administrator gets the administrator's
+        defaults only."""
         res = super().default_get(fields_list)
         admin = phee_admin(self.env)
         store = self.env["g2p.phee.settings"]._phee_current()
@@ -62,9 +63,10 @@ class G2PPaymentHubEEManagerRights(models.Model):
             field = self._fields[fname]
             if fname in SECRET_FIELDS:
                 res.pop(fname, None)
+            elif admin and f"default_{fname}" in self.env.context:
+                continue
             elif fname in SETTINGS_DEFAULT_FIELDS:
-                if not admin or store[fname] or field.type == "boolean":
-                    res[fname] = store[fname]
+                res[fname] = store[fname]
             elif not admin:
                 res[fname] = field.default(self) if field.default else False
         return res

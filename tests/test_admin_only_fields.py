@@ -14,6 +14,7 @@ KNOWN_VALUES = {
     "resubmit_grace_minutes": 30,
     "import_deadline_minutes": 5,
     "settle_deadline_hours": 1,
+    "ops_timezone": "UTC",
 }
 
 
@@ -30,6 +31,9 @@ def other_values(manager):
             values[fname] = not manager[fname]
         elif field.type == "integer":
             values[fname] = manager[fname] + 7
+        elif field.type == "selection":
+            keys = field.get_values(manager.env)
+            values[fname] = next(k for k in keys if k != manager[fname])
         else:
             values[fname] = f"other-{fname}"
     return values
@@ -131,6 +135,14 @@ class TestAdminOnlyFields(PheeCommon):
         self.assertEqual(created.resubmit_grace_minutes, 10)
         self.assertFalse(created.payer_id)
         self.assertTrue(created.callback_token)
+
+    def test_an_administrators_new_manager_follows_settings_or_the_context(self):
+        self._settings_defaults(phee_default_auth_endpoint_url=False)
+        Manager = self.env["g2p.program.payment.manager.phee"].with_user(self.admin)
+        vals = {"name": "PHEE 4", "program_id": self.program.id}
+        self.assertFalse(Manager.create(vals).auth_endpoint_url)  # authorization off
+        created = Manager.with_context(default_tenant_id="other").create(vals)
+        self.assertEqual(created.tenant_id, "other")
 
     def test_program_manager_connection_test_never_reaches_another_server(self):
         """Credentials go only where an administrator sent them."""
