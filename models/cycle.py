@@ -13,6 +13,12 @@ class G2PCycle(models.Model):
     phee_all_batches_done = fields.Boolean(copy=False, readonly=True)
     phee_batch_count = fields.Integer("PHEE Batches", compute="_compute_phee_summary")
     phee_open_batch_count = fields.Integer(compute="_compute_phee_summary")
+    phee_attention_batch_count = fields.Integer(
+        "Batches Needing a Person",
+        compute="_compute_phee_summary",
+        help="Needing attention, possibly at PHEE already, or sent by a previous "
+        "version: each says why on its form.",
+    )
     phee_queued_batch_count = fields.Integer(
         "Batches Waiting to Be Sent",
         compute="_compute_phee_summary",
@@ -76,6 +82,11 @@ class G2PCycle(models.Model):
             cycle.phee_open_batch_count = len(batches.filtered("phee_is_open"))
             cycle.phee_queued_batch_count = len(
                 batches.filtered(lambda b: b.phee_state == "queued")
+            )
+            cycle.phee_attention_batch_count = len(
+                batches.filtered(
+                    lambda b: b.phee_state in ("needs_attention", "uncertain", "legacy")
+                )
             )
             cycle.phee_paid_count, _issued, cycle.phee_paid_amount = of("paid")
             cycle.phee_refused_count = of("failed")[0]

@@ -137,7 +137,7 @@ class G2PPaymentHubEEManagerSync(models.Model):
             batch._phee_stall(
                 _(
                     "PHEE accepted this batch (PHEE batch %(phee)s) at %(time)s UTC "
-                    "but has not started it %(minutes)s minutes later. PHEE answers "
+                    "but had not started it after %(minutes)s min. PHEE answers "
                     "202 even when its workflow fails to start, and such a batch "
                     "never starts: ask PHEE's operators whether batch %(phee)s "
                     "exists. Its status is still checked.",
@@ -160,9 +160,9 @@ class G2PPaymentHubEEManagerSync(models.Model):
         on_hold = open_payments.filtered(lambda p: p.phee_payment_state == "on_hold")
         batch._phee_stall(
             _(
-                "%(count)s payments of this batch are still not settled at PHEE "
-                "%(hours)s hours after it started (%(on_hold)s on hold at PHEE: an "
-                "incident PHEE's operators must resolve). Ask PHEE's operators "
+                "Payments of this batch still not settled at PHEE %(hours)s h after "
+                "it started: %(count)s (on hold at PHEE, an incident its operators "
+                "must resolve: %(on_hold)s). Ask PHEE's operators "
                 "about PHEE batch %(phee)s; do not pay these people another way "
                 "before PHEE settles them. Their status is still checked.",
                 count=len(open_payments),

@@ -137,7 +137,7 @@ class TestStockPhee(PheeCommon):
         self._age(batch, "phee_accepted_at", minutes=61)
         self.env["g2p.payment.batch"]._cron_phee_status_sync()
         self.assertEqual(batch.phee_state, "needs_attention")
-        self.assertIn("has not started", batch.phee_attention_note)
+        self.assertIn("had not started", batch.phee_attention_note)
         self.assertTrue(batch.activity_ids)
         self.assertIn(batch.name, self.cycle.message_ids[0].body)
 
@@ -151,6 +151,6 @@ class TestStockPhee(PheeCommon):
         self._age(batch, "phee_started_at", hours=25)
         self.env["g2p.payment.batch"]._cron_phee_status_sync()
         self.assertEqual(batch.phee_state, "needs_attention")
-        self.assertIn("1 payments", batch.phee_attention_note)
+        self.assertIn("after it started: 1 ", batch.phee_attention_note)
         self.env["g2p.payment.batch"]._cron_phee_status_sync()  # still followed
         self.assertEqual(batch.phee_state, "needs_attention")
