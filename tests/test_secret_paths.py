@@ -110,6 +110,9 @@ class TestSecretPaths(PheeCommon, HttpCase):
             self._rpc(
                 SETTINGS, "onchange", [], {}, [], {"phee_status_sync_interval": {}}
             ),
+            self._rpc(
+                SETTINGS, "onchange", [], {}, [], {f: {} for f in settings_fields}
+            ),
             self._rpc(STORE, "default_get", list(self.env[STORE]._fields)),
             self._rpc(STORE, "search_read", [], []),
             self._rpc(
