@@ -426,14 +426,22 @@ class PaymentBulkInsert:
         records.check_access_rule("create")
 
 
-def link_many2many(records, fname, record_ids, target_ids):
+def link_many2many(records, fname, record_ids, target_ids, fresh=False):
     """Link each ``record_ids[i]`` to ``target_ids[i]`` through the many2many
-    ``fname`` of ``records``, in one statement (as ``Command.link`` would)."""
+    ``fname`` of ``records``, in one statement (as ``Command.link`` would).
+
+    :param fresh: ``records`` were created in this transaction, so no other
+        transaction can link them: distinct pairs are then inserted without
+        looking for existing ones (``ON CONFLICT`` takes twice as long).
+    """
     if not record_ids:
         return
     records.check_access_rights("write")
     records.check_access_rule("write")
     field = records._fields[fname]
+    plain = fresh and len(set(zip(record_ids, target_ids, strict=True))) == len(
+        record_ids
+    )
     references = {
         column: SQL("%s::int4[]", array_literal(sorted(set(ids))))
         for column, ids in (
@@ -446,13 +454,13 @@ def link_many2many(records, fname, record_ids, target_ids):
         field.relation,
         [field.column1, field.column2],
         SQL(
-            "INSERT INTO %s (%s, %s) SELECT * FROM unnest(%s::int4[], %s::int4[]) "
-            "ON CONFLICT DO NOTHING",
+            "INSERT INTO %s (%s, %s) SELECT * FROM unnest(%s::int4[], %s::int4[])%s",
             SQL.identifier(field.relation),
             SQL.identifier(field.column1),
             SQL.identifier(field.column2),
             array_literal(record_ids),
             array_literal(target_ids),
+            SQL("") if plain else SQL(" ON CONFLICT DO NOTHING"),
         ),
         references,
     )
@@ -460,6 +468,23 @@ def link_many2many(records, fname, record_ids, target_ids):
     for inverse in records.env.registry.field_inverses[field]:
         records.env[inverse.model_name].invalidate_model([inverse.name])
     records.modified([fname])
+
+
+def _converted(field, records, values):
+    """``field.convert_to_column`` of each value, computed once per distinct
+    value (a monetary field looks its currency up on every call)."""
+    converted = {}
+    result = []
+    for value in values:
+        key = (type(value), value)
+        try:
+            result.append(converted[key])
+        except KeyError:
+            converted[key] = field.convert_to_column(value, records)
+            result.append(converted[key])
+        except TypeError:  # not hashable
+            result.append(field.convert_to_column(value, records))
+    return result
 
 
 def write_columns(records, columns):
@@ -477,7 +502,10 @@ def write_columns(records, columns):
     records.env.cr.execute(
         SQL(
             "UPDATE %s AS t SET %s, write_uid = %s, write_date = %s "
-            "FROM unnest(%s::int4[], %s) AS v(id, %s) WHERE t.id = v.id",
+            "FROM unnest(%s::int4[], %s) AS v(id, %s) "
+            # The ids twice: else the planner hashes the whole table to join
+            # the few rows given (a scan per statement, at 10,000 rows already).
+            "WHERE t.id = v.id AND t.id = ANY(%s::int4[])",
             SQL.identifier(records._table),
             SQL(", ").join(
                 SQL("%s = v.%s", SQL.identifier(fname), SQL.identifier(fname))
@@ -489,14 +517,13 @@ def write_columns(records, columns):
             SQL(", ").join(
                 SQL(
                     "%s::%s[]",
-                    array_literal(
-                        [field.convert_to_column(v, records) for v in columns[name]]
-                    ),
+                    array_literal(_converted(field, records, columns[name])),
                     SQL(field.column_type[1]),
                 )
                 for name, field in zip(fnames, fields_, strict=True)
             ),
             SQL(", ").join(map(SQL.identifier, fnames)),
+            array_literal(records.ids),
         )
     )
     records.invalidate_recordset([*fnames, "write_uid", "write_date"])

@@ -199,7 +199,7 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         for batch, (_tag, rows, _csv) in zip(batches, batch_rows, strict=True):
             batch_ids += [batch.id] * len(rows)
             linked_ids += [payment_ids[row] for row in rows]
-        link_many2many(batches, "payment_ids", batch_ids, linked_ids)
+        link_many2many(batches, "payment_ids", batch_ids, linked_ids, fresh=True)
         analyze_grown_tables(
             self.env.cr,
             {
