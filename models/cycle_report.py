@@ -58,5 +58,5 @@ class G2PCycle(models.Model):
 
     def _phee_cycle_action(self, xmlid, name):
         action = self.env.ref(xmlid)._get_action_dict()
-        action.update(name=name, domain=[("cycle_id", "=", self.id)])
+        action.update(name=name, display_name=name, domain=[("cycle_id", "=", self.id)])
         return action

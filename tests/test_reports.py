@@ -247,6 +247,36 @@ class TestDisbursementReport(ReportCommon):
         with self.assertRaises(AccessError):
             self._render(user=outsider)
 
+    def test_dashboard_and_timeline_show_the_cycle_s_payments(self):
+        self._settled_mixed_cycle()
+        dashboard = self.cycle.action_phee_open_payment_dashboard()
+        self.assertEqual(dashboard["res_model"], "g2p.payment")
+        self.assertEqual(dashboard["domain"], [("cycle_id", "=", self.cycle.id)])
+        self.assertEqual(dashboard["display_name"], "Payments of Cycle 1")
+        self.assertEqual(dashboard["view_mode"].split(",")[:2], ["graph", "pivot"])
+        timeline = self.cycle.action_phee_open_payment_timeline()
+        model = self.env[timeline["res_model"]]
+        domain = timeline["domain"]
+        # Summed over all time, each movement is the payments in that situation.
+        by_movement = dict(
+            model._read_group(domain, ["movement"], ["payment_count:sum"])
+        )
+        self.assertEqual(
+            by_movement, {"pending": 0, "paid": 4, "failed": 1, "held_back": 1}
+        )
+        by_state = dict(
+            model._read_group(domain, ["phee_payment_state"], ["payment_count:sum"])
+        )
+        self.assertEqual(by_state, {"paid": 4, "failed": 1, "held_back": 1})
+        amounts = dict(model._read_group(domain, ["movement"], ["amount:sum"]))
+        self.assertEqual(amounts["paid"], 2000.0)
+        # A paid payment moves on the timeline when PHEE completed it.
+        settled = model.search(domain + [("movement", "=", "paid")])
+        self.assertEqual(
+            set(settled.mapped("date")),
+            set(settled.payment_id.mapped("payment_datetime")),
+        )
+
 
 M = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 
