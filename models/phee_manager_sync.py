@@ -95,9 +95,12 @@ class G2PPaymentHubEEManagerSync(models.Model):
             self._phee_check_import_deadline(batch, now)
             return
         batch._phee_start()
-        # Own prefetch set: the batches' union would make every read of one
-        # batch scan the payments of all the batches synced.
-        payments = batch.payment_ids.with_prefetch()
+        # Own prefetch sets: the batches' union would make every read of one
+        # batch scan the payments of all the batches synced; and as each batch
+        # is committed (which empties the cache), reading this batch's links
+        # through the others would read every synced batch's links again, per
+        # batch (at 1,000,000 payments, 2,000 times a million rows).
+        payments = batch.with_prefetch().payment_ids.with_prefetch()
         request_ids = payments.mapped("name")
         outcomes = match_transfers(
             request_ids,
