@@ -1,7 +1,9 @@
 # Part of OpenG2P. See LICENSE file for full copyright and licensing details.
 """Fixtures: a program paid through a PHEE-compatible server on 127.0.0.1."""
 
+import importlib.util
 from datetime import date, timedelta
+from pathlib import Path
 
 from odoo.tests.common import TransactionCase, new_test_user
 
@@ -172,6 +174,15 @@ class PheeCommon(TransactionCase):
             )
         counts = self.server.request_id_counts()
         self.assertFalse([rid for rid, count in counts.items() if count > 1])
+
+
+def run_migration(cr, folder, script, from_version):
+    """Run one of the addon's migration scripts as an upgrade from ``from_version``."""
+    path = Path(__file__).parent.parent / "migrations" / folder / script
+    spec = importlib.util.spec_from_file_location(f"phee_migration_{folder}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.migrate(cr, from_version)
 
 
 def officer(env, login, *groups):

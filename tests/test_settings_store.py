@@ -1,22 +1,16 @@
 # Part of OpenG2P. See LICENSE file for full copyright and licensing details.
-import importlib.util
-from pathlib import Path
-
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
 from .common import PheeCommon, officer
+from .common import run_migration as run_script
 
-MIGRATION = Path(__file__).parent.parent / "migrations/17.0.1.1.0/post-migration.py"
 LEGACY_PREFIX = "g2p_payment_phee.default_"
 STORE = "g2p.phee.settings"
 
 
 def run_migration(cr):
-    spec = importlib.util.spec_from_file_location("phee_settings_migration", MIGRATION)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.migrate(cr, "17.0.1.0.0")
+    run_script(cr, "17.0.1.1.0", "post-migration.py", "17.0.1.0.0")
 
 
 @tagged("post_install", "-at_install")

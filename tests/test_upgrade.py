@@ -2,23 +2,12 @@
 """Upgrade from OpenG2P's original module: what it sent is never sent again,
 what it only prepared is sent once, and both are reconciled."""
 
-import importlib.util
-from pathlib import Path
 from uuid import uuid4
 
 from odoo.tests import tagged
 
 from ..phee import csv_render
-from .common import PheeCommon
-
-MIGRATION = Path(__file__).parent.parent / "migrations/17.0.1.0.0/post-migration.py"
-
-
-def run_migration(cr):
-    spec = importlib.util.spec_from_file_location("phee_post_migration", MIGRATION)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.migrate(cr, "17.0.0.0.0")
+from .common import PheeCommon, run_migration
 
 
 @tagged("post_install", "-at_install")
@@ -80,7 +69,7 @@ class TestUpgrade(PheeCommon):
             }
         )
         self.env.flush_all()
-        run_migration(self.env.cr)
+        run_migration(self.env.cr, "17.0.1.0.0", "post-migration.py", "17.0.0.0.0")
         self.env.invalidate_all()
 
         endpoints = self.server.endpoints()
