@@ -64,8 +64,8 @@ CHUNK_QUERY = """
 
 class PaymentExport:
     """The payments of ``cycle`` as the user of its environment may read them
-    (AccessError otherwise). Registrant names are read as the payment's
-    beneficiary shows them to that user."""
+    (AccessError unless they can read the cycle and payments). Registrant names
+    are read as the payment's beneficiary shows them to that user."""
 
     def __init__(self, cycle):
         cycle.ensure_one()
@@ -73,6 +73,7 @@ class PaymentExport:
         self.env = cycle.env
         self.payments = self.env["g2p.payment"]
         self.payments.check_access_rights("read")
+        cycle.check_access_rights("read")
         cycle.check_access_rule("read")
         self.count = 0
 

@@ -458,10 +458,13 @@ class TestPaymentExport(ReportCommon, HttpCase):
     def test_only_users_who_can_read_the_cycle_get_the_export(self):
         self._mixed_cycle()
         officer(self.env, "phee_export_outsider")
+        # Reads payments, not cycles (OpenG2P's finance validator alone).
+        officer(
+            self.env, "phee_export_payments_only", "g2p_programs.g2p_finance_validator"
+        )
         with mute_logger("odoo.http"):
-            self.assertEqual(
-                self._download("csv", "phee_export_outsider").status_code, 403
-            )
+            for login in ("phee_export_outsider", "phee_export_payments_only"):
+                self.assertEqual(self._download("xlsx", login).status_code, 403, login)
             unknown = self.cycle.browse(self.cycle.id + 1000)
             self.assertEqual(self._download("csv", cycle=unknown).status_code, 404)
         self.assertNotIn("exported", self.cycle.message_ids[0].body)
