@@ -192,6 +192,21 @@ class TestDisbursementReport(ReportCommon):
         self.assertEqual(totals["sent"], 5)
         self.assertFalse(rec["settled"])
 
+    def test_payments_on_hold_at_phee_are_counted_and_keep_it_not_final(self):
+        self._restart_server(exception_payee_suffixes=("777",), exception_polls=50)
+        self._entitlements(2)
+        self._entitlement(self._registrant("Incident", phone="27719000777"))
+        self._prepare()
+        self.cycle.send_payment()
+        self._sync_until_settled(runs=3)
+        rec = self.cycle._phee_reconciliation()
+        totals = {row["key"]: (row["count"], row["amount"]) for row in rec["totals"]}
+        self.assertEqual(totals["on_hold"], (1, 500.0))
+        self.assertEqual(totals["paid"], (2, 1000.0))
+        self.assertEqual(totals["sent"], (3, 1500.0))
+        self.assertFalse(rec["settled"])
+        self.assertTrue(self._render().find_class("o_phee_not_settled"))
+
     def test_phee_statistics_that_differ_from_the_payments_are_flagged(self):
         self._settled_mixed_cycle()
         batch = self._batches()[0]
