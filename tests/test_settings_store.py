@@ -100,7 +100,7 @@ class TestSettingsStore(PheeCommon):
         params = self.env["ir.config_parameter"].sudo()
         params.set_param(LEGACY_PREFIX + "signature_private_key", "not a key")
         params.set_param(LEGACY_PREFIX + "password", "legacy-password")
-        with self.assertLogs("phee_settings_migration", "WARNING"):
+        with self.assertLogs("phee_migration_17.0.1.1.0", "WARNING"):
             run_migration(self.env.cr)
         store = self.env[STORE]._phee_current()
         self.assertEqual(store.password, "legacy-password")
