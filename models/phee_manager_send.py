@@ -146,7 +146,7 @@ class G2PPaymentHubEEManagerSend(models.Model):
                     filename=batch._phee_filename(self),
                     purpose=self.batch_purpose_header or "",
                     batch_type=(self.batch_type_header or "csv").strip().lower(),
-                    callback_url=self.sudo().callback_url or None,
+                    callback_url=self._phee_callback_url(batch) or None,
                     **self._phee_budget_routing(),
                 )
                 batch._phee_accept(result.batch_id)

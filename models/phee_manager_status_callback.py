@@ -12,14 +12,12 @@ controller does at most once per 30 seconds and never trusts as a status.
 import hashlib
 import hmac
 
-from odoo import api, fields, models
+from odoo import fields, models
 
 from .phee_manager import new_callback_secret
 from .phee_utils import ADMIN_GROUPS
 
 CALLBACK_PATH = "/g2p_payment_phee/callback"
-# Context key naming the batch whose callback URL ``callback_url`` gives.
-_BATCH_KEY = "phee_callback_batch_id"
 
 
 class G2PPaymentHubEEManagerStatusCallback(models.Model):
@@ -32,11 +30,6 @@ class G2PPaymentHubEEManagerStatusCallback(models.Model):
     )
     callback_token = fields.Char(
         "Callback Secret", groups=ADMIN_GROUPS, copy=False, readonly=True
-    )
-    callback_url = fields.Char(
-        compute="_compute_callback_url",
-        groups=ADMIN_GROUPS,
-        help="The X-CallbackURL of the batch being sent.",
     )
     phee_callback_prefix = fields.Char(
         "Callback URLs",
@@ -58,21 +51,6 @@ class G2PPaymentHubEEManagerStatusCallback(models.Model):
             rec.phee_callback_prefix = (
                 f"{rec.get_base_url()}{CALLBACK_PATH}/{rec.id}/" if rec.id else False
             )
-
-    @api.depends("callback_enabled", "callback_token")
-    @api.depends_context(_BATCH_KEY)
-    def _compute_callback_url(self):
-        batch = self.env["g2p.payment.batch"].browse(self.env.context.get(_BATCH_KEY))
-        for rec in self:
-            rec.callback_url = rec._phee_callback_url(batch) if batch else False
-
-    def _phee_post(self, batch, client, csv_text):
-        """Give the submission of ``batch`` its own callback URL (the sender
-        reads ``callback_url``)."""
-        return super(
-            G2PPaymentHubEEManagerStatusCallback,
-            self.with_context(**{_BATCH_KEY: batch.id}),
-        )._phee_post(batch, client, csv_text)
 
     def _phee_callback_url(self, batch):
         """The X-CallbackURL of ``batch``, or False when callbacks are off."""

@@ -26,7 +26,7 @@ DEFAULT_SECRETS = {
     "phee_default_authorization": "Basic ZGVmLWNsaWVudC03UXg=",
 }
 # Fields of the manager that hold or show a secret.
-MANAGER_SECRET_FIELDS = SECRET_FIELDS + ("phee_new_signing_key", "callback_url")
+MANAGER_SECRET_FIELDS = SECRET_FIELDS + ("phee_new_signing_key",)
 
 
 def _key_line(pem):

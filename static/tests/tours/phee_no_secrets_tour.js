@@ -12,7 +12,6 @@ const SECRET_FIELDS = [
     "signature_private_key",
     "phee_new_signing_key",
     "callback_enabled",
-    "callback_url",
 ];
 
 /** A program validator or manager opens a manager: no credential is shown. */
