@@ -15,7 +15,9 @@ cron do:
 * send: ``g2p.cycle.send_payment()`` (one queue job per batch above 50
   batches), signed, to the local PHEE-compatible server;
 * sync: the status cron (``_cron_phee_status_sync``), run until every payment
-  of the cycle is final.
+  of the cycle is final; or, with ``BENCH_SYNC=jobs``, the open batches synced
+  by queue jobs of 50 batches (``_phee_sync_batches``) on the PHEE channel,
+  so that several workers share them.
 
 The PHEE server is ``python -m phee_sandbox`` in its own process, stock-like
 (signatures required and checked against a key pair made for the run,
@@ -50,6 +52,7 @@ Usage (environment variables, defaults in brackets)::
 * ``BENCH_BATCH_SIZE`` [500]: payments per batch;
 * ``BENCH_CSV_AT_PREPARE`` [0]: render the files at prepare (no render phase);
 * ``BENCH_RUNNER`` [``inline``] and ``BENCH_SERVER_PIDFILE``: see above;
+* ``BENCH_SYNC`` [``cron``]: ``jobs`` to sync in queue jobs (see above);
 * ``BENCH_SANDBOX_ARGS``: more options for ``python -m phee_sandbox``;
 * ``BENCH_OUT``: a file to write the results to, as JSON;
 * ``BENCH_PROFILE``: a phase to profile (``cProfile``, wall clock), e.g.
@@ -84,6 +87,8 @@ SERVER_PIDFILE = os.environ.get("BENCH_SERVER_PIDFILE")
 SANDBOX_ARGS = shlex.split(os.environ.get("BENCH_SANDBOX_ARGS", ""))
 OUT = os.environ.get("BENCH_OUT")
 PROFILE = os.environ.get("BENCH_PROFILE")
+SYNC = os.environ.get("BENCH_SYNC", "cron")
+SYNC_JOB_BATCHES = 50  # batches per sync job (BENCH_SYNC=jobs)
 RENDER_CHUNK = 100  # batches rendered per transaction
 SYNC_ROUNDS = 20  # status cron runs at most
 PAYMENT_TABLES = (
@@ -477,6 +482,26 @@ def run_jobs(env, server_rss):
             env.invalidate_all()
 
 
+def sync_in_jobs(env, manager, batch_ids, server_rss):
+    """One status sync of the cycle's open batches in queue jobs of
+    ``SYNC_JOB_BATCHES`` batches each."""
+    from odoo.addons.g2p_payment_phee.models.phee_states import SYNCED_STATES
+    from odoo.addons.g2p_payment_phee.models.phee_utils import PHEE_JOB_CHANNEL
+
+    open_ids = (
+        env["g2p.payment.batch"]
+        .search([("id", "in", batch_ids), ("phee_state", "in", SYNCED_STATES)])
+        .ids
+    )
+    for i in range(0, len(open_ids), SYNC_JOB_BATCHES):
+        chunk = env["g2p.payment.batch"].browse(open_ids[i : i + SYNC_JOB_BATCHES])
+        manager.with_delay(
+            channel=PHEE_JOB_CHANNEL, description="PHEE bench: status sync"
+        )._phee_sync_batches(chunk)
+    env.cr.commit()
+    run_jobs(env, server_rss)
+
+
 def _job_states(env):
     env.cr.execute("SELECT state, count(*) FROM queue_job GROUP BY 1")
     return dict(env.cr.fetchall())
@@ -533,7 +558,10 @@ def run_once(env, n, base, private_key, http, server_rss):
     with measure(env, "sync", results, http, server_rss):
         while _open_payments(env, cycle) and rounds < SYNC_ROUNDS:
             rounds += 1
-            env["g2p.payment.batch"]._cron_phee_status_sync()
+            if SYNC == "jobs":
+                sync_in_jobs(env, manager, batch_ids, server_rss)
+            else:
+                env["g2p.payment.batch"]._cron_phee_status_sync()
             env.cr.commit()
             env.invalidate_all()
     env.cr.execute(
