@@ -27,6 +27,7 @@
         "views/payment_batch_views.xml",
         "views/payment_batch_phee_view_views.xml",
         "views/payment_views.xml",
+        "views/cycle_retry_wizard_views.xml",
         "views/cycle_views.xml",
         "views/cycle_report_views.xml",
         "report/disbursement_report.xml",

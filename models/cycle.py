@@ -53,6 +53,12 @@ class G2PCycle(models.Model):
     phee_issuable_count = fields.Integer(
         "Entitlements to Pay", compute="_compute_phee_issuable_count"
     )
+    phee_retry_count = fields.Integer(
+        "Payments to Retry",
+        compute="_compute_phee_retry_count",
+        help="Failed payments that a retry would issue again: not those that "
+        "would fail again unchanged.",
+    )
 
     def _compute_phee_enabled(self):
         for cycle in self:
@@ -113,6 +119,18 @@ class G2PCycle(models.Model):
         for cycle in self:
             cycle.phee_issuable_count = counts.get(cycle.id, 0)
 
+    @api.depends("phee_failed_count", "state")
+    def _compute_phee_retry_count(self):
+        for cycle in self:
+            manager = phee_manager(cycle.program_id)
+            if not manager or not cycle.phee_failed_count or cycle.state != "approved":
+                cycle.phee_retry_count = 0
+                continue
+            plan = manager._phee_retry_plan(cycle)
+            cycle.phee_retry_count = sum(plan["retried"].values()) + sum(
+                plan["held_again"].values()
+            )
+
     def _get_related_job_domain(self):
         """Override of `g2p_programs`: also list the PHEE jobs of the cycle."""
         domain = super()._get_related_job_domain()
@@ -144,9 +162,17 @@ class G2PCycle(models.Model):
         return manager._phee_sync_notification(batches, payments)
 
     def action_phee_retry_failed(self):
-        """Issue new payments for entitlements whose payments all failed."""
+        """Show what retrying the failed payments would issue, and why."""
         self.ensure_one()
-        return self._phee_required_manager().prepare_payments(self)
+        self._phee_required_manager()
+        return {
+            "name": _("Retry Failed Payments"),
+            "type": "ir.actions.act_window",
+            "res_model": "g2p.phee.retry.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_cycle_id": self.id},
+        }
 
     def action_phee_open_failed_payments(self):
         """Open the cycle's failed payments with their reasons."""

@@ -74,8 +74,8 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
                 "success",
                 sticky=True,
             )
-        payments, batches, held = self._phee_prepare(cycle, entitlement_ids)
-        return self._phee_prepare_notification(payments, batches, held)
+        payments, batches, held, unchanged = self._phee_prepare(cycle, entitlement_ids)
+        return self._phee_prepare_notification(payments, batches, held, unchanged)
 
     def _prepare_payments(self, cycle, entitlements):
         """Override of `g2p_programs` (used by cash entitlements and the default
@@ -83,7 +83,7 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         self.ensure_one()
         self._phee_lock_cycle(cycle)
         ids = self._phee_payable_entitlement_ids(cycle, entitlements)
-        payments, batches, _held = self._phee_prepare(cycle, ids)
+        payments, batches, _held, _unchanged = self._phee_prepare(cycle, ids)
         return payments, batches
 
     def _phee_prepare_async(self, cycle, entitlement_ids):
@@ -119,8 +119,11 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         ids = self._phee_payable_entitlement_ids(
             cycle, self.env["g2p.entitlement"].browse(entitlement_ids)
         )
-        payments, batches, held = self._phee_prepare(cycle, ids)
-        return f"{len(payments)} payments, {len(batches)} batches, {len(held)} held"
+        payments, batches, held, unchanged = self._phee_prepare(cycle, ids)
+        return (
+            f"{len(payments)} payments, {len(batches)} batches, {len(held)} held, "
+            f"{len(unchanged)} not retried"
+        )
 
     # ------------------------------------------------------------
     # SET-BASED PREPARATION
@@ -173,13 +176,15 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         payments are inserted in one statement (see `phee_bulk`), batches with
         one create() and their links and CSV attachments in bulk.
 
-        :return: (payments, batches, held) where held lists (entitlement, reason)
-            for the payments that were held back and marked failed.
+        :return: (payments, batches, held, unchanged): held lists (entitlement,
+            reason) for the payments held back and marked failed; unchanged the
+            (entitlement, reason) of failed payments not issued again because
+            they would fail again unchanged (see ``_phee_unchanged_failures``).
         """
         self.ensure_one()
         Payment = self.env["g2p.payment"]
         if not entitlement_ids:
-            return Payment, self.env["g2p.payment.batch"], []
+            return Payment, self.env["g2p.payment.batch"], [], []
         frame = self._phee_entitlement_frame(entitlement_ids)
         csv_frame = self._phee_csv_frame(
             frame["name"],
@@ -189,6 +194,13 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
             payee_dfsp_ids=frame["payee_dfsp_id"],
         )
         reasons = self._phee_hold_back_reasons(frame, csv_frame)
+        frame, csv_frame, reasons, unchanged = self._phee_skip_unchanged_failures(
+            frame, csv_frame, reasons
+        )
+        if frame.empty:
+            batches = self.env["g2p.payment.batch"]
+            self._phee_post_prepare_summary(cycle, Payment, batches, [], unchanged)
+            return Payment, batches, [], unchanged
         batch_rows = self._phee_batch_rows(frame, csv_frame, reasons)
         batches = self._phee_create_batches(cycle, frame, batch_rows)
         payments = self._phee_create_payments(
@@ -214,7 +226,7 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
             frame["entitlement_id"].iloc[list(reasons)].tolist()
         )
         held = list(zip(held_entitlements, reasons.values(), strict=True))
-        self._phee_post_prepare_summary(cycle, payments, batches, held)
+        self._phee_post_prepare_summary(cycle, payments, batches, held, unchanged)
         _logger.info(
             "PHEE prepare cycle %s: %s payments, %s batches, %s held back",
             cycle.id,
@@ -222,7 +234,7 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
             len(batches),
             len(held),
         )
-        return payments, batches, held
+        return payments, batches, held, unchanged
 
     def _phee_entitlement_frame(self, entitlement_ids):
         """Read the entitlements' amounts and payees' identifiers into a frame,
@@ -513,20 +525,26 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
             for ent, reason in held
         ]
 
-    def _phee_post_prepare_summary(self, cycle, payments, batches, held):
+    def _phee_post_prepare_summary(self, cycle, payments, batches, held, unchanged):
         body = _(
-            "PHEE payments prepared: %(count)s payments in %(batches)s batches.",
-            count=len(payments) - len(held),
-            batches=len(batches),
+            "PHEE payments prepared: %(payments)s in %(batches)s.",
+            payments=self._phee_n_payments(len(payments) - len(held)),
+            batches=self._phee_n_batches(len(batches)),
         )
-        if held:
-            body += "\n" + self._phee_held_back_title(held)
-            lines = self._phee_held_back_lines(held[:HELD_BACK_LOGGED])
-            body += "\n" + "\n".join(lines)
-            if len(held) > HELD_BACK_LOGGED:
+        for title, rows in (
+            (self._phee_held_back_title(held), held),
+            (self._phee_unchanged_title(unchanged), unchanged),
+        ):
+            if not rows:
+                continue
+            body += "\n" + title
+            body += "\n" + "\n".join(
+                self._phee_held_back_lines(rows[:HELD_BACK_LOGGED])
+            )
+            if len(rows) > HELD_BACK_LOGGED:
                 body += "\n" + _(
                     "… and %(count)s more: see the cycle's failed payments.",
-                    count=len(held) - HELD_BACK_LOGGED,
+                    count=len(rows) - HELD_BACK_LOGGED,
                 )
         cycle.message_post(body=self._phee_chatter_body(body))
 
@@ -538,21 +556,44 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
             count=len(held),
         )
 
-    def _phee_prepare_notification(self, payments, batches, held):
+    def _phee_unchanged_title(self, unchanged):
+        return _(
+            "%(payments)s that failed not issued again: they would fail again "
+            "unchanged (correct the registrant, or ask the beneficiary to "
+            "register the number, then retry):",
+            payments=self._phee_n_payments(len(unchanged)),
+        )
+
+    def _phee_n_payments(self, count):
+        if count == 1:
+            return _("1 payment")
+        return _("%(count)s payments", count=count)
+
+    def _phee_n_batches(self, count):
+        if count == 1:
+            return _("1 batch")
+        return _("%(count)s batches", count=count)
+
+    def _phee_prepare_notification(self, payments, batches, held, unchanged=()):
         message = _(
-            "%(count)s payments prepared in %(batches)s batches.",
-            count=len(payments) - len(held),
-            batches=len(batches),
+            "%(payments)s prepared in %(batches)s.",
+            payments=self._phee_n_payments(len(payments) - len(held)),
+            batches=self._phee_n_batches(len(batches)),
         )
         if not self.create_batch:
             message += " " + _(
                 "Batches are not created automatically: assign the payments to "
                 "batches before sending."
             )
-        if held:
-            lines = self._phee_held_back_lines(held[:HELD_BACK_SHOWN])
-            message += "\n" + self._phee_held_back_title(held) + "\n" + "\n".join(lines)
-            if len(held) > HELD_BACK_SHOWN:
+        for title, rows in (
+            (self._phee_held_back_title(held), held),
+            (self._phee_unchanged_title(unchanged), unchanged),
+        ):
+            if not rows:
+                continue
+            lines = self._phee_held_back_lines(rows[:HELD_BACK_SHOWN])
+            message += "\n" + title + "\n" + "\n".join(lines)
+            if len(rows) > HELD_BACK_SHOWN:
                 message += "\n" + _("… and more: see the cycle chatter.")
-        kind = "warning" if held else "success"
-        return self._phee_notify(message, kind, sticky=bool(held))
+        kind = "warning" if held or unchanged else "success"
+        return self._phee_notify(message, kind, sticky=bool(held or unchanged))

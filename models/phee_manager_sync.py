@@ -39,6 +39,9 @@ class G2PPaymentHubEEManagerSync(models.Model):
             return
         with client:
             for batch in batches:
+                # Own prefetch set: each commit empties the cache, and reading
+                # one batch's state would read all the others' again.
+                batch = batch.with_prefetch()
                 if batch.phee_state == "submitting":
                     # Commits around a POST: no savepoint may span it, and every
                     # step of it records its own failures.
@@ -291,18 +294,24 @@ class G2PPaymentHubEEManagerSync(models.Model):
             ):
                 continue
             cycle.phee_all_batches_done = True
-            payments = self.env["g2p.payment"].search([("cycle_id", "=", cycle.id)])
-            paid = payments.filtered(lambda p: p.status == "paid")
+            # Counted by the database: a national cycle's payments would not
+            # fit in memory.
+            counts = dict(
+                self.env["g2p.payment"]._read_group(
+                    [("cycle_id", "=", cycle.id)], ["status"], ["__count"]
+                )
+            )
+            paid, total = counts.get("paid", 0), sum(counts.values())
             cycle.message_post(
                 body=_(
                     "All PHEE batches of this cycle are complete: %(paid)s of "
                     "%(total)s payments paid.",
-                    paid=len(paid),
-                    total=len(payments),
+                    paid=paid,
+                    total=total,
                 )
             )
             if (
-                len(paid) == len(payments)
+                paid == total
                 and cycle.state == "approved"
                 and cycle.program_id.get_manager(cycle.program_id.MANAGER_CYCLE)
             ):

@@ -13,6 +13,7 @@ from . import (
     test_real_phee,
     test_report_tours,
     test_reports,
+    test_retry,
     test_secret_paths,
     test_security,
     test_send,

@@ -85,7 +85,10 @@ class TestSync(SyncCommon):
         self._run_cron()
         failed_payment = bad.payment_ids
         bad.partner_id.phone = "27710777777"
-        self.cycle.action_phee_retry_failed()
+        action = self.cycle.action_phee_retry_failed()
+        self.env[action["res_model"]].with_context(action["context"]).create(
+            {}
+        ).action_retry()
         self.assertEqual(len(bad.payment_ids), 2)
         new_payment = bad.payment_ids - failed_payment
         self.assertNotEqual(new_payment.name, failed_payment.name)

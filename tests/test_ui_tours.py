@@ -50,6 +50,17 @@ class TestUiTours(PheeCommon, HttpCase):
             "g2p_payment_phee_officer_tour",
             login=self.program_manager.login,
         )
+        self.assertEqual(
+            self._batches().mapped("phee_state"), ["completed", "completed_failures"]
+        )
+        self.env["res.partner"].search(
+            [("name", "=", "No Phone Beneficiary")]
+        ).phone = "27710000009"
+        self.start_tour(
+            self._form_url(self.cycle),
+            "g2p_payment_phee_officer_retry_tour",
+            login=self.program_manager.login,
+        )
         batches = self._batches()
         self.assertEqual(
             batches.mapped("phee_state"), ["completed", "completed_failures", "draft"]

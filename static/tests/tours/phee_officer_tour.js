@@ -118,11 +118,57 @@ registry.category("web_tour.tours").add("g2p_payment_phee_officer_tour", {
             ".o_list_view .o_group_header:eq(1):not(:has(~ .o_group_header))",
             "Exactly two reasons",
         ),
+        {
+            content: "Open the group of the payment refused by PHEE",
+            trigger: '.o_list_view .o_group_name:contains("Party not found (1)")',
+        },
+        check(
+            '.o_list_view .o_data_row td[name="phee_next_step"]:contains("ask the beneficiary to register it")',
+            "The refused payment says what to do next",
+        ),
+        {
+            content: "Open the registrant of the refused payment",
+            trigger: '.o_list_view .o_data_row button[name="action_phee_open_registrant"]',
+        },
+        check(
+            '.o_breadcrumb .active:contains("Unknown Payee")',
+            "The registrant's form opens, to correct the number",
+        ),
+        { content: "Back to the failed payments", trigger: ".o_back_button" },
         { content: "Back to the cycle", trigger: ".o_back_button" },
-        // Retry: new payments for the failed entitlements, in a new batch.
+        // Both failures would fail again unchanged: nothing to retry yet.
+        checkAbsent(
+            'button[name="action_phee_retry_failed"]',
+            "No retry offered while every failure would fail again unchanged",
+        ),
+    ],
+});
+
+/**
+ * The officer corrected the registrant held back for its missing phone: Retry
+ * says how many payments it will issue and why, then issues them.
+ */
+registry.category("web_tour.tours").add("g2p_payment_phee_officer_retry_tour", {
+    test: true,
+    steps: () => [
         clickHeaderButton("action_phee_retry_failed", "Retry the failed payments"),
-        confirmDialog("Issue new payments for the entitlements whose payments failed?"),
-        closeNotification("warning", "prepared in 1 batch", "No Phone Beneficiary"),
+        check(
+            '.modal-body:contains("1 payment will be issued"):contains("their registrant corrected")',
+            "The retry says how many payments it issues, and why",
+        ),
+        check(
+            '.modal-body:contains("1 payment not retried"):contains("Party not found")',
+            "and which it leaves, with the reason",
+        ),
+        {
+            content: "Issue the payments",
+            trigger: '.modal-footer button[name="action_retry"]',
+        },
+        closeNotification(
+            "warning",
+            "1 payment prepared in 1 batch.",
+            "1 payment that failed not issued again",
+        ),
         check(
             `${BATCHES} .o_data_row:has(.o_field_badge:contains("Draft")) button[name="send_payment"]`,
             "The retry is a new draft batch, ready to send",
