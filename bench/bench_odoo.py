@@ -14,17 +14,24 @@ registrants and N approved entitlements (plain SQL, in seconds), then times:
 * sync: one ``_phee_sync_batches`` round that reconciles every payment.
 
 Each phase starts with cold ORM caches, as a new request, job or cron run
-would. It prints seconds, SQL queries (``cr.sql_log_count``) and the peak RSS
-of each phase, then rolls the transaction back: nothing is committed (the CSV
-files written to the filestore are left for Odoo's attachment garbage
-collector). As every phase runs in the transaction that inserted the payments,
-PostgreSQL re-checks all their foreign keys on each UPDATE (it skips unchanged
-keys of rows from earlier transactions): send and sync are measured
-pessimistically.
+would. It prints wall and CPU seconds (of this process: PostgreSQL's are in the
+wall time), SQL queries (``cr.sql_log_count``) and the peak RSS of each phase,
+and whether the foreign keys of bulk inserts were checked set-based (see
+``phee_bulk.run_insert``; this needs a superuser, or a role granted ``SET`` on
+``session_replication_role``), then rolls the transaction back: nothing is
+committed (the CSV files written to the filestore are left for Odoo's
+attachment garbage collector). As every phase runs in the transaction that
+inserted the payments, PostgreSQL re-checks all their foreign keys on each
+UPDATE (it skips unchanged keys of rows from earlier transactions): send and
+sync are measured pessimistically.
 
 Usage (N values comma-separated, default ``1000,10000``)::
 
     BENCH_N=1000,10000,100000 odoo shell -d DB --no-http < bench/bench_odoo.py
+
+With ``BENCH_ROLE=name``, the phases run as a role of that name created for the
+run (and rolled back) without superuser rights, which may only read and write
+the tables: a superuser must start the run.
 
 or, inside an ``odoo shell`` session: ``exec(open("bench/bench_odoo.py").read())``.
 For a whole cycle at 1,000,000 payments, committed, with the PHEE server in its
@@ -43,6 +50,7 @@ from unittest import mock
 
 BATCH_SIZE = int(os.environ.get("BENCH_BATCH_SIZE", "500"))
 SIZES = [int(n) for n in os.environ.get("BENCH_N", "1000,10000").split(",") if n]
+ROLE = os.environ.get("BENCH_ROLE")
 
 
 def _rss_mb(key):
@@ -68,10 +76,10 @@ def measure(env, label, results):
     env.invalidate_all()
     _reset_peak()
     queries = cr.sql_log_count
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     yield
-    seconds = time.perf_counter() - start
-    results[label] = (seconds, cr.sql_log_count - queries, _rss_mb("VmHWM"))
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    results[label] = (seconds, cpu, cr.sql_log_count - queries, _rss_mb("VmHWM"))
 
 
 def make_program(env, n, server, private_key):
@@ -165,8 +173,21 @@ def make_entitlements(env, cycle, n):
     env.invalidate_all()
 
 
+def use_role(env, role):
+    """Go on in this transaction as ``role``, created for it without superuser
+    rights, with every right on the tables and sequences."""
+    from odoo.tools import SQL
+
+    cr = env.cr
+    name = SQL.identifier(role)
+    cr.execute(SQL("CREATE ROLE %s NOLOGIN NOSUPERUSER", name))
+    cr.execute(SQL("GRANT ALL ON ALL TABLES IN SCHEMA public TO %s", name))
+    cr.execute(SQL("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO %s", name))
+    cr.execute(SQL("SET LOCAL ROLE %s", name))
+
+
 def run_once(env, n):
-    from odoo.addons.g2p_payment_phee.models import phee_utils
+    from odoo.addons.g2p_payment_phee.models import phee_bulk, phee_utils
     from odoo.addons.g2p_payment_phee.phee.signer import generate_key_pair
     from odoo.addons.g2p_payment_phee.phee_sandbox import PheeServer
 
@@ -182,6 +203,11 @@ def run_once(env, n):
         start = time.perf_counter()
         make_entitlements(env, cycle, n)
         setup = time.perf_counter() - start
+        if ROLE:
+            use_role(env, ROLE)
+        env.cr.execute("SELECT current_user")
+        user = env.cr.fetchone()[0]
+        set_based = phee_bulk._set_based_fk_checks(env.cr, "g2p_payment") is not None
         inline = {"queue_job__no_delay": True}
         with measure(env, "prepare", results):
             cycle.with_context(**inline).prepare_payment()
@@ -204,12 +230,13 @@ def run_once(env, n):
     env.cr.rollback()
     print(
         f"N={n}: setup {setup:.1f} s; {payments} payments, {len(batches)} batches, "
-        f"{csv_files} CSV files, {sent} sent, statuses {statuses}"
+        f"{csv_files} CSV files, {sent} sent, statuses {statuses}; as {user}, "
+        f"foreign keys checked {'set-based' if set_based else 'by row triggers'}"
     )
-    for label, (seconds, queries, peak) in results.items():
+    for label, (seconds, cpu, queries, peak) in results.items():
         print(
-            f"  {label:8s} {seconds:8.2f} s {queries:8d} queries  "
-            f"peak RSS {peak:7.0f} MiB"
+            f"  {label:8s} {seconds:8.2f} s ({cpu:6.2f} s CPU) {queries:8d} queries"
+            f"  peak RSS {peak:7.0f} MiB"
         )
     return results
 

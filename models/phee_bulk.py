@@ -14,6 +14,10 @@ by one set-based statement instead of PostgreSQL's row triggers (see
 ``run_insert``): they are most of an INSERT's time.
 """
 
+import os
+
+import numpy as np
+
 from odoo import fields, models
 from odoo.models import LOG_ACCESS_COLUMNS, BaseModel
 from odoo.tools import SQL
@@ -121,6 +125,22 @@ def array_literal(values):
     return "{" + ",".join(map(_array_element, values)) + "}"
 
 
+def uuid4_texts(count):
+    """``count`` random UUID4s as texts, like ``str(uuid.uuid4())``, from one
+    read of the system's random source (``uuid4`` reads it once per UUID, which
+    takes four times longer)."""
+    raw = np.frombuffer(os.urandom(16 * count), dtype=np.uint8).reshape(count, 16)
+    raw = raw.copy()
+    raw[:, 6] = raw[:, 6] & 0x0F | 0x40  # version 4
+    raw[:, 8] = raw[:, 8] & 0x3F | 0x80  # RFC 4122 variant
+    h = raw.tobytes().hex()
+    return [
+        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-"
+        f"{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}"
+        for i in range(0, 32 * count, 32)
+    ]
+
+
 # The row trigger behind every foreign key of an INSERT (one query per row and
 # key, run by PostgreSQL at the end of the statement).
 RI_INSERT_CHECK = 'pg_catalog."RI_FKey_check_ins"'
@@ -201,17 +221,19 @@ def run_insert(cr, table, columns, insert, references):
     is missing, the INSERT runs as usual (and PostgreSQL raises its own error).
 
     :param references: {column: SQL of an array of the values the INSERT
-        writes into it (repeats and NULLs allowed)}
+        writes into it (repeats and NULLs allowed)}; a literal array is looked
+        up fastest (PostgreSQL hashes it rather than searching the index once
+        per value)
     """
     keys = _set_based_fk_checks(cr, table)
     if keys is not None and keys.keys() & set(columns) <= references.keys():
         checks = [
             SQL(
-                "(SELECT (SELECT count(*) FROM (SELECT FROM ONLY %s x WHERE x.%s = "
-                "ANY(q.a) FOR KEY SHARE OF x) s) = cardinality(q.a) FROM (SELECT "
-                "ARRAY(SELECT DISTINCT v FROM unnest(%s) v WHERE v IS NOT NULL) a) q)",
+                "(SELECT count(*) FROM (SELECT FROM ONLY %s x WHERE x.%s = ANY(%s) "
+                "FOR KEY SHARE OF x) s) = (SELECT count(DISTINCT v) FROM unnest(%s) v)",
                 SQL.identifier(schema, ref_table),
                 SQL.identifier(ref_column),
+                references[column],
                 references[column],
             )
             for column, (schema, ref_table, ref_column) in keys.items()
@@ -282,26 +304,16 @@ class PaymentBulkInsert:
         if not any(values.values()):
             return model
         defaults = self._defaults(set(values))
-        cr = self.env.cr
-        # The sequence looked up once (per row, this takes five times longer).
-        cr.execute(
-            SQL(
-                "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, 'id')"
-                "::regclass AS seq) SELECT array_agg(nextval(s.seq)) "
-                "FROM s, generate_series(1, %s)",
-                model._table,
-                len(next(iter(values.values()))),
-            )
-        )
-        ids = sorted(cr.fetchone()[0])
+        columns = {name: self._column(name, column) for name, column in values.items()}
+        ids, computed = self._new_ids_and_computed(columns)
         per_row = {"id": ids}  # columns whose values vary, passed as arrays
         constants = dict(defaults)  # the others, passed once
-        for name, column in values.items():
-            column = self._column(name, column)
-            if name not in JOINED_COLUMNS and column.count(column[0]) == len(column):
+        for name, column in {**columns, **computed}.items():
+            if column.count(column[0]) == len(column):
                 constants[name] = column[0]
             else:
                 per_row[name] = column
+        cr = self.env.cr
         now = cr.now()
         for uid_column, date_column in (
             ("create_uid", "create_date"),
@@ -309,42 +321,75 @@ class PaymentBulkInsert:
         ):
             constants[uid_column] = self.env.uid
             constants[date_column] = now
-
-        def cast(name):
-            return SQL(model._fields[name].column_type[1])
-
-        rows = SQL(
-            "unnest(%s) AS v(%s) %s",
-            SQL(", ").join(
-                SQL("%s::%s[]", array_literal(column), cast(name))
-                for name, column in per_row.items()
-            ),
-            SQL(", ").join(map(SQL.identifier, per_row)),
-            SQL(COMPUTED_JOINS),
-        )
-        columns = [*per_row, *constants, *COMPUTED_COLUMNS]
         run_insert(
             cr,
             model._table,
-            columns,
+            [*per_row, *constants],
             SQL(
-                "INSERT INTO %s (%s) SELECT %s FROM %s",
+                "INSERT INTO %s (%s) SELECT %s FROM unnest(%s) AS v(%s)",
                 SQL.identifier(model._table),
-                SQL(", ").join(map(SQL.identifier, columns)),
+                SQL(", ").join(map(SQL.identifier, [*per_row, *constants])),
                 SQL(", ").join(
                     [SQL.identifier("v", name) for name in per_row]
-                    + [SQL("%s::%s", v, cast(n)) for n, v in constants.items()]
-                    + [SQL(expr) for _depends, expr in COMPUTED_COLUMNS.values()]
+                    + [SQL("%s::%s", v, self._cast(n)) for n, v in constants.items()]
                 ),
-                rows,
+                SQL(", ").join(
+                    SQL("%s::%s[]", array_literal(column), self._cast(name))
+                    for name, column in per_row.items()
+                ),
+                SQL(", ").join(map(SQL.identifier, per_row)),
             ),
-            self._references(per_row, constants, cast),
+            self._references(per_row, constants),
         )
         records = model.browse(ids)
         self._after_insert(records, [*values, *defaults, *LOG_ACCESS_COLUMNS])
         return records
 
-    def _references(self, per_row, constants, cast):
+    def _cast(self, name):
+        """SQL type of the column of field ``name``."""
+        return SQL(self.model._fields[name].column_type[1])
+
+    def _new_ids_and_computed(self, columns):
+        """Ids of the new rows (ascending) and the values of their stored
+        computed columns ({field name: a value per row}), in one query, from
+        the ``columns`` of values ({field name: a value per row}) they depend on.
+
+        The computed values are read before the INSERT, as ``create()``
+        computes them before its own.
+        """
+        cr = self.env.cr
+        joined = SQL(
+            "unnest(%s) WITH ORDINALITY AS v(%s, ordinal) %s",
+            SQL(", ").join(
+                SQL("%s::%s[]", array_literal(columns[name]), self._cast(name))
+                for name in JOINED_COLUMNS
+            ),
+            SQL(", ").join(map(SQL.identifier, JOINED_COLUMNS)),
+            SQL(COMPUTED_JOINS),
+        )
+        cr.execute(
+            SQL(
+                # The sequence looked up once (per row, this takes five times
+                # longer).
+                "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, 'id')"
+                "::regclass AS seq) SELECT (SELECT array_agg(nextval(s.seq)) "
+                "FROM s, generate_series(1, %s)) %s",
+                self.model._table,
+                len(next(iter(columns.values()))),
+                SQL("").join(
+                    SQL(
+                        ", (SELECT array_agg(%s ORDER BY ordinal) FROM %s)",
+                        SQL(expr),
+                        joined,
+                    )
+                    for _depends, expr in COMPUTED_COLUMNS.values()
+                ),
+            )
+        )
+        ids, *computed = cr.fetchone()
+        return sorted(ids), dict(zip(COMPUTED_COLUMNS, computed, strict=True))
+
+    def _references(self, per_row, constants):
         """SQL arrays of the values written into the many2one columns, for
         ``run_insert``'s foreign-key check."""
         fields_ = self.model._fields
@@ -352,23 +397,12 @@ class PaymentBulkInsert:
         for name, column in per_row.items():
             if fields_[name].type == "many2one":
                 distinct = sorted({value for value in column if value is not None})
-                references[name] = SQL("%s::%s[]", array_literal(distinct), cast(name))
+                references[name] = SQL(
+                    "%s::%s[]", array_literal(distinct), self._cast(name)
+                )
         for name, value in constants.items():
             if fields_[name].type == "many2one":
-                references[name] = SQL("ARRAY[%s]::%s[]", value, cast(name))
-        joined = SQL(", ").join(
-            SQL("%s::%s[]", array_literal(per_row[name]), cast(name))
-            for name in JOINED_COLUMNS
-        )
-        for name, (_depends, expr) in COMPUTED_COLUMNS.items():
-            if fields_[name].type == "many2one":
-                references[name] = SQL(
-                    "ARRAY(SELECT %s FROM unnest(%s) AS v(%s) %s)",
-                    SQL(expr),
-                    joined,
-                    SQL(", ").join(map(SQL.identifier, JOINED_COLUMNS)),
-                    SQL(COMPUTED_JOINS),
-                )
+                references[name] = SQL("ARRAY[%s]::%s[]", value, self._cast(name))
         return references
 
     def _defaults(self, given):
@@ -541,17 +575,31 @@ def analyze_grown_tables(cr, inserted):
     Until autovacuum analyzes them, statistics that still describe a much
     smaller table make PostgreSQL pick plans that scan the whole table per row
     (reading one batch's payments took 20 s after a first 20,000-row cycle).
+    Only the size of the table and its indexed columns are analyzed, which
+    is what choosing between an index and a scan depends on (a quarter of the
+    time of the whole table); autovacuum analyzes the rest later.
 
     :param inserted: {table name: rows inserted}
     """
     cr.execute(
         SQL(
-            "SELECT relname, reltuples FROM pg_class WHERE oid = ANY(%s::regclass[])",
+            """SELECT c.relname, c.reltuples,
+                      ARRAY(SELECT DISTINCT a.attname
+                              FROM pg_index i
+                              JOIN pg_attribute a ON a.attrelid = i.indrelid
+                                                 AND a.attnum = ANY(i.indkey)
+                             WHERE i.indrelid = c.oid ORDER BY a.attname)
+                 FROM pg_class c WHERE c.oid = ANY(%s::regclass[])""",
             list(inserted),
         )
     )
-    for table, reltuples in cr.fetchall():
+    for table, reltuples, indexed in cr.fetchall():
         if inserted[table] > ANALYZE_THRESHOLD + ANALYZE_SCALE_FACTOR * max(
             reltuples, 0
         ):
-            cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
+            columns = SQL(", ").join(map(SQL.identifier, indexed))
+            cr.execute(
+                SQL("ANALYZE %s (%s)", SQL.identifier(table), columns)
+                if indexed
+                else SQL("ANALYZE %s", SQL.identifier(table))
+            )

@@ -18,7 +18,9 @@ from .phee_bulk import (
     BulkUnsupported,
     PaymentBulkInsert,
     analyze_grown_tables,
+    array_literal,
     link_many2many,
+    uuid4_texts,
     write_columns,
 )
 from .phee_guard import by_state_machine
@@ -245,8 +247,8 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
                 """SELECT array_agg(id ORDER BY id), array_agg(partner_id ORDER BY id),
                           array_agg(initial_amount::float8 ORDER BY id),
                           array_agg(coalesce(transfer_fee, 0)::float8 ORDER BY id)
-                     FROM g2p_entitlement WHERE id = ANY(%s)""",
-                list(entitlement_ids),
+                     FROM g2p_entitlement WHERE id = ANY(%s::int4[])""",
+                array_literal(entitlement_ids),
             )
         )
         columns = ("entitlement_id", "partner_id", "amount", "fee")
@@ -264,7 +266,7 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         identifiers = PayeeResolver(self).resolve(frame["partner_id"].unique().tolist())
         frame["payee_identifier"] = frame["partner_id"].map(identifiers)
         frame["tag_id"] = self._phee_tag_of(frame["entitlement_id"].tolist())
-        frame["name"] = new_references(len(frame))
+        frame["name"] = uuid4_texts(len(frame))
         return frame
 
     def _phee_read_back_amounts(self, amounts):
@@ -424,9 +426,9 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
         """create() values of the payments, one list per field (a row each)."""
         count = len(frame)
         batch_of = [False] * count
-        for batch, (_tag, rows, _csv) in zip(batches, batch_rows, strict=True):
+        for batch_id, (_tag, rows, _csv) in zip(batches.ids, batch_rows, strict=True):
             for row in rows:
-                batch_of[row] = batch.id
+                batch_of[row] = batch_id
         now = fields.Datetime.now()
         held = [row in reasons for row in range(count)]
         states = ["held_back" if h else "issued" for h in held]

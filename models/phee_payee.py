@@ -6,6 +6,8 @@ import re
 
 from odoo.tools import SQL
 
+from .phee_bulk import array_literal
+
 _logger = logging.getLogger(__name__)
 
 _NON_DIGITS = re.compile(r"[^0-9]")
@@ -25,6 +27,11 @@ class PayeeResolver:
         self.env["res.partner"].check_access_rights("read")
         kind = self.manager.payee_id_type
         return getattr(self, f"_resolve_{kind}")(list(partner_ids))
+
+    @staticmethod
+    def _ids(partner_ids):
+        """The ids as one array parameter (parsed faster than a list)."""
+        return SQL("%s::int4[]", array_literal(partner_ids))
 
     def _query(self, sql, params):
         """{partner id: value} of a query returning (partner id, value) rows."""
@@ -46,12 +53,16 @@ class PayeeResolver:
 
     def _resolve_phone(self, partner_ids):
         phones = self._query(
-            "SELECT id, phone FROM res_partner WHERE id = ANY(%s)", [partner_ids]
+            "SELECT id, phone FROM res_partner WHERE id = ANY(%s)",
+            [self._ids(partner_ids)],
         )
-        # `phone` may hold several comma-separated numbers; PHEE takes digits only.
+        # `phone` may hold several comma-separated numbers; PHEE takes digits
+        # only (most phones are stored so: they are kept as they are).
         return self._clean(
             {
-                pid: _NON_DIGITS.sub("", phone.split(",", 1)[0])
+                pid: phone
+                if phone.isascii() and phone.isdigit()
+                else _NON_DIGITS.sub("", phone.split(",", 1)[0])
                 for pid, phone in phones.items()
                 if phone
             }
@@ -60,7 +71,8 @@ class PayeeResolver:
     def _resolve_email(self, partner_ids):
         return self._clean(
             self._query(
-                "SELECT id, email FROM res_partner WHERE id = ANY(%s)", [partner_ids]
+                "SELECT id, email FROM res_partner WHERE id = ANY(%s)",
+                [self._ids(partner_ids)],
             )
         )
 
@@ -71,7 +83,7 @@ class PayeeResolver:
                      FROM res_partner_bank
                     WHERE partner_id = ANY(%s) AND active
                     ORDER BY partner_id, allow_out_payment DESC, sequence, id""",
-                [partner_ids],
+                [self._ids(partner_ids)],
             )
         )
 
@@ -106,6 +118,6 @@ class PayeeResolver:
                     WHERE partner_id = ANY(%s) AND id_type = %s
                       AND status IS DISTINCT FROM 'invalid'
                     ORDER BY partner_id, id""",
-                [partner_ids, id_type.id],
+                [self._ids(partner_ids), id_type.id],
             )
         )
