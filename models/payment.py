@@ -35,6 +35,12 @@ class G2PPayment(models.Model):
     _name = "g2p.payment"
     _inherit = ["g2p.payment", "g2p.phee.guarded.mixin"]
 
+    # Upstream's label ("Internal Reference #") in plain words.
+    name = fields.Char(
+        "Payment Reference",
+        help="Unique reference of the payment; PHEE's request id for a PHEE "
+        "payment. A retried payment gets a new one.",
+    )
     phee_payment_state = fields.Selection(
         PAYMENT_STATES,
         "PHEE Payment State",

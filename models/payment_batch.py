@@ -62,6 +62,9 @@ class G2PPaymentBatch(models.Model):
         "g2p.phee.guarded.mixin",
     ]
 
+    # Upstream labels ("Internal/External Batch Reference #") in plain words.
+    name = fields.Char("Batch Name")
+    external_batch_ref = fields.Char("External Batch ID")
     phee_state = fields.Selection(
         BATCH_STATES, "PHEE State", readonly=True, copy=False, tracking=True
     )
@@ -145,6 +148,12 @@ class G2PPaymentBatch(models.Model):
             )
         )
 
+    phee_currency_id = fields.Many2one(
+        "res.currency",
+        "Currency",
+        related="cycle_id.program_id.journal_id.currency_id",
+        help="Currency of the batch's amounts: the program's.",
+    )
     phee_on_hold_count = fields.Integer(
         "On Hold at PHEE",
         compute="_compute_phee_payment_count",

@@ -253,11 +253,14 @@ class G2PPaymentHubEEManager(models.Model):
         "Batch Transaction Purpose Header", default="G2P Payment"
     )
     batch_request_timeout = fields.Integer(
-        help="Seconds to wait for PHEE's answer to a batch submission.", default=60
+        "Submission Timeout (seconds)",
+        help="Seconds to wait for PHEE's answer to a batch submission.",
+        default=60,
     )
     make_csv_at_prepare = fields.Boolean(
+        "Attach CSV Files at Prepare",
         help="Render each batch's CSV file as an attachment when payments are "
-        "prepared, so it can be reviewed before sending."
+        "prepared, so it can be reviewed before sending.",
     )
     allow_decimal_amounts = fields.Boolean(
         help="Only for deployments whose PHEE accepts decimal amounts. Real PHEE "
