@@ -384,18 +384,27 @@ class G2PPaymentHubEEManagerPrepare(models.Model):
 
     def _phee_render_rows(self, csv_frame, positions):
         """Render these rows as one file, or as several when one would exceed
-        PHEE's size limit. Returns [(row positions, CSV text)]."""
+        PHEE's size limit. Returns [(row positions, CSV text)].
+
+        The rows are payable ones: ``_phee_hold_back_reasons`` found no
+        problem in them, so they are not validated again.
+        """
         decimal = self.allow_decimal_amounts
         rows = csv_frame.iloc[positions]
         try:
             return [
-                (positions.tolist(), csv_render.render_csv(rows, allow_decimal=decimal))
+                (
+                    positions.tolist(),
+                    csv_render.render_csv(rows, allow_decimal=decimal, validated=True),
+                )
             ]
         except PheeFileTooBigError:
             return [
                 (
                     positions[lo:hi].tolist(),
-                    csv_render.render_csv(rows.iloc[lo:hi], allow_decimal=decimal),
+                    csv_render.render_csv(
+                        rows.iloc[lo:hi], allow_decimal=decimal, validated=True
+                    ),
                 )
                 for lo, hi in csv_render.split_to_fit(rows, allow_decimal=decimal)
             ]
