@@ -129,8 +129,8 @@ def uuid4_texts(count):
     """``count`` random UUID4s as texts, like ``str(uuid.uuid4())``, from one
     read of the system's random source (``uuid4`` reads it once per UUID, which
     takes four times longer)."""
-    raw = np.frombuffer(os.urandom(16 * count), dtype=np.uint8).reshape(count, 16)
-    raw = raw.copy()
+    raw = np.frombuffer(bytearray(os.urandom(16 * count)), dtype=np.uint8)
+    raw = raw.reshape(count, 16)
     raw[:, 6] = raw[:, 6] & 0x0F | 0x40  # version 4
     raw[:, 8] = raw[:, 8] & 0x3F | 0x80  # RFC 4122 variant
     h = raw.tobytes().hex()
