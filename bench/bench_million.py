@@ -8,12 +8,10 @@ cron do:
 
 * prepare: ``g2p.cycle.prepare_payment()`` (queue jobs of 10,000 entitlements
   above 10,000);
-* render: every batch's CSV rendered from its payments and attached
-  (``_phee_render_batch``, what sending does before each POST), in
-  transactions of 100 batches; skipped with ``BENCH_CSV_AT_PREPARE=1``, where
-  prepare renders the files;
 * send: ``g2p.cycle.send_payment()`` (one queue job per batch above 50
-  batches), signed, to the local PHEE-compatible server;
+  batches): each batch's file rendered from its payments (as every send
+  does, whether or not prepare attached one), signed and posted to the local
+  PHEE-compatible server;
 * sync: the status cron (``_cron_phee_status_sync``), run until every payment
   of the cycle is final; or, with ``BENCH_SYNC=jobs``, the open batches synced
   by queue jobs of 50 batches (``_phee_sync_batches``) on the PHEE channel,
@@ -50,7 +48,7 @@ Usage (environment variables, defaults in brackets)::
 
 * ``BENCH_N`` [``10000,100000``]: the cycle sizes, one cycle each;
 * ``BENCH_BATCH_SIZE`` [500]: payments per batch;
-* ``BENCH_CSV_AT_PREPARE`` [0]: render the files at prepare (no render phase);
+* ``BENCH_CSV_AT_PREPARE`` [0]: also attach each file at prepare (for review);
 * ``BENCH_RUNNER`` [``inline``] and ``BENCH_SERVER_PIDFILE``: see above;
 * ``BENCH_SYNC`` [``cron``]: ``jobs`` to sync in queue jobs (see above);
 * ``BENCH_SANDBOX_ARGS``: more options for ``python -m phee_sandbox``;
@@ -89,7 +87,6 @@ OUT = os.environ.get("BENCH_OUT")
 PROFILE = os.environ.get("BENCH_PROFILE")
 SYNC = os.environ.get("BENCH_SYNC", "cron")
 SYNC_JOB_BATCHES = 50  # batches per sync job (BENCH_SYNC=jobs)
-RENDER_CHUNK = 100  # batches rendered per transaction
 SYNC_ROUNDS = 20  # status cron runs at most
 PAYMENT_TABLES = (
     "g2p_payment",
@@ -533,17 +530,7 @@ def run_once(env, n, base, private_key, http, server_rss):
         cycle.prepare_payment()
         env.cr.commit()
         jobs = run_jobs(env, server_rss)
-    batches = cycle.payment_batch_ids
-    batch_ids = batches.ids
-    if not CSV_AT_PREPARE:
-        with measure(env, "render", results, http, server_rss):
-            Batch = env["g2p.payment.batch"]
-            for i in range(0, len(batch_ids), RENDER_CHUNK):
-                for batch in Batch.browse(batch_ids[i : i + RENDER_CHUNK]):
-                    manager._phee_render_batch(batch)
-                env.flush_all()
-                env.cr.commit()
-                env.invalidate_all()
+    batch_ids = cycle.payment_batch_ids.ids
     with measure(env, "send", results, http, server_rss):
         cycle.send_payment()
         env.cr.commit()

@@ -6,6 +6,7 @@ or the status sync's bulk update, which reads the same table."""
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .phee_bulk import write_columns
 from .phee_guard import by_state_machine
 from .phee_states import PAYMENT_STATE_FIELDS, PAYMENT_STATES
 
@@ -113,5 +114,10 @@ class G2PPayment(models.Model):
         }
 
     def _phee_set_state(self, state, vals=None):
-        """Move these payments to PHEE state ``state`` (and what it decides)."""
-        by_state_machine(self).write({**self._phee_state_values(state), **(vals or {})})
+        """Move these payments to PHEE state ``state`` (and what it decides),
+        in one statement however many they are."""
+        values = {**self._phee_state_values(state), **(vals or {})}
+        write_columns(
+            by_state_machine(self),
+            {fname: [value] * len(self) for fname, value in values.items()},
+        )

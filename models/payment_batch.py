@@ -326,7 +326,8 @@ class G2PPaymentBatch(models.Model):
     def _phee_accept(self, phee_batch_id):
         """submitting → submitted: PHEE answered with its batch id."""
         self._phee_mark_sent("accept", phee_batch_id)
-        self.message_post(
+        # A log note: nobody needs notifying of the usual path.
+        self._message_log(
             body=_(
                 "Batch accepted by PHEE: PHEE batch id %(batch)s.", batch=phee_batch_id
             )
@@ -335,7 +336,8 @@ class G2PPaymentBatch(models.Model):
     def _phee_adopt(self, phee_batch_id):
         """submitting/error → submitted: PHEE already had the batch."""
         self._phee_mark_sent("adopt", phee_batch_id)
-        self.message_post(
+        # A log note: nobody needs notifying of the usual path.
+        self._message_log(
             body=_(
                 "PHEE already had this batch (PHEE batch id %(batch)s): adopted "
                 "without sending it again.",
