@@ -29,11 +29,12 @@ Usage (N values comma-separated, default ``1000,10000``)::
 
     BENCH_N=1000,10000,100000 odoo shell -d DB --no-http < bench/bench_odoo.py
 
+or, inside an ``odoo shell`` session: ``exec(open("bench/bench_odoo.py").read())``.
 With ``BENCH_ROLE=name``, the phases run as a role of that name created for the
 run (and rolled back) without superuser rights, which may only read and write
-the tables: a superuser must start the run.
-
-or, inside an ``odoo shell`` session: ``exec(open("bench/bench_odoo.py").read())``.
+the tables: a superuser must start the run. On a database with OpenG2P's
+original ``g2p_payment_phee`` instead of this addon, the same command times
+its prepare (same entitlements and settings), for comparison.
 For a whole cycle at 1,000,000 payments, committed, with the PHEE server in its
 own process, see ``bench_million.py``.
 """
@@ -82,9 +83,8 @@ def measure(env, label, results):
     results[label] = (seconds, cpu, cr.sql_log_count - queries, _rss_mb("VmHWM"))
 
 
-def make_program(env, n, server, private_key):
-    """A program, an approved cycle and a PHEE manager paying through ``server``
-    (signing with ``private_key``, without pacing limits)."""
+def _program_and_cycle(env, n):
+    """A program with its journal and cycle manager, and an approved cycle."""
     currency = env.ref("base.USD")
     currency.active = True
     name = f"Bench {n} {time.time_ns()}"
@@ -112,26 +112,55 @@ def make_program(env, n, server, private_key):
             "state": "approved",
         }
     )
+    return program, cycle
+
+
+def _pay_with(program, vals):
+    """The program's PHEE payment manager, created with ``vals``."""
+    manager = program.env["g2p.program.payment.manager.phee"].create(
+        {
+            "name": "PHEE bench",
+            "program_id": program.id,
+            "tenant_id": "gorilla",
+            "username": "mifos",
+            "password": "password",
+            "payer_id": "27710101999",
+            "payee_id_type": "phone",
+            "max_batch_size": BATCH_SIZE,
+            "make_csv_at_prepare": True,
+            **vals,
+        }
+    )
+    program.payment_managers[:1].manager_ref_id = f"{manager._name},{manager.id}"
+    return manager
+
+
+def make_program(env, n, server, private_key):
+    """A program, an approved cycle and a PHEE manager paying through ``server``
+    (signing with ``private_key``, without pacing limits)."""
+    program, cycle = _program_and_cycle(env, n)
     Manager = env["g2p.program.payment.manager.phee"]
-    vals = {
-        "name": "PHEE bench",
-        "program_id": program.id,
-        "tenant_id": "gorilla",
-        "username": "mifos",
-        "password": "password",
-        "payer_id": "27710101999",
-        "payee_id_type": "phone",
-        "signature_private_key": private_key,
-        "max_batch_size": BATCH_SIZE,
-        "make_csv_at_prepare": True,
-        **server.endpoints(),
-    }
+    vals = {"signature_private_key": private_key, **server.endpoints()}
     for pacing in ("max_batches_in_flight", "max_submissions_per_minute"):
         if pacing in Manager._fields:
             vals[pacing] = 0
-    manager = Manager.create(vals)
-    program.payment_managers[:1].manager_ref_id = f"{manager._name},{manager.id}"
-    return cycle, manager
+    return cycle, _pay_with(program, vals)
+
+
+def make_upstream_program(env, n):
+    """A program, an approved cycle and a manager of OpenG2P's original module
+    (which needs every setting of its form; no server is called)."""
+    program, cycle = _program_and_cycle(env, n)
+    vals = {
+        "grant_type": "password",
+        "authorization": "Basic Y2xpZW50Og==",
+        "payment_mode": "mojaloop",
+        "payer_id_type": "msisdn",
+        "create_batch": True,
+    }
+    for endpoint in ("auth", "payment", "status", "details"):
+        vals[f"{endpoint}_endpoint_url"] = "http://127.0.0.1:9"
+    return cycle, _pay_with(program, vals)
 
 
 def make_entitlements(env, cycle, n):
@@ -241,11 +270,32 @@ def run_once(env, n):
     return results
 
 
+def run_upstream(env, n):
+    """Time prepare with OpenG2P's original module (it cannot send to the
+    local server)."""
+    results = {}
+    cycle, _manager = make_upstream_program(env, n)
+    make_entitlements(env, cycle, n)
+    with measure(env, "prepare", results):
+        cycle.prepare_payment()
+        env.flush_all()
+    payments = env["g2p.payment"].search_count([("cycle_id", "=", cycle.id)])
+    env.cr.rollback()
+    seconds, cpu, queries, _peak = results["prepare"]
+    print(
+        f"N={n}, original module: {payments} payments; prepare {seconds:8.2f} s "
+        f"({cpu:6.2f} s CPU) {queries:8d} queries"
+    )
+    return results
+
+
 def main(env):
     nproc = os.cpu_count()
     print(f"bench_odoo: N={SIZES}, batch size {BATCH_SIZE}, {nproc} CPUs")
+    # The original module has no state machine on batches.
+    run = run_once if "phee_state" in env["g2p.payment.batch"]._fields else run_upstream
     for n in SIZES:
-        run_once(env, n)
+        run(env, n)
 
 
 if "env" in globals():
