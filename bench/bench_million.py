@@ -541,9 +541,15 @@ def run_once(env, n, base, private_key, http, server_rss):
         [batch_ids],
     )
     batch_states = dict(env.cr.fetchall())
-    rounds = 0
+    rounds, before = 0, None
     with measure(env, "sync", results, http, server_rss):
-        while _open_payments(env, cycle) and rounds < SYNC_ROUNDS:
+        # Until every payment is final, or a round settles nothing more (a
+        # batch PHEE never starts, see BENCH_SANDBOX_ARGS).
+        while rounds < SYNC_ROUNDS:
+            left = _open_payments(env, cycle)
+            if not left or left == before:
+                break
+            before = left
             rounds += 1
             if SYNC == "jobs":
                 sync_in_jobs(env, manager, batch_ids, server_rss)
@@ -557,12 +563,28 @@ def run_once(env, n, base, private_key, http, server_rss):
         [cycle.id],
     )
     statuses = dict(env.cr.fetchall())
+    # Posted once each: one attempt recorded before every POST, and as many
+    # PHEE batch ids as batches.
+    env.cr.execute(
+        "SELECT phee_attempt_count, count(*), count(DISTINCT external_batch_ref) "
+        "FROM g2p_payment_batch WHERE id = ANY(%s) GROUP BY 1",
+        [batch_ids],
+    )
+    attempts = {f"{a} attempt(s)": [n, ids] for a, n, ids in env.cr.fetchall()}
+    env.cr.execute(
+        "SELECT phee_state, count(*) FROM g2p_payment_batch WHERE id = ANY(%s) "
+        "GROUP BY 1",
+        [batch_ids],
+    )
+    final_states = dict(env.cr.fetchall())
     return {
         "n": n,
         "batches": len(batch_ids),
         "batch_states_after_send": batch_states,
         "sync_rounds": rounds,
+        "batch_states_after_sync": final_states,
         "payment_statuses": statuses,
+        "attempts": attempts,
         "jobs": jobs,
         "fixture": fixture,
         "phases": results,
@@ -577,8 +599,10 @@ def report(run):
     print(
         f"N={n:,}: {run['batches']} batches; fixture {run['fixture']['seconds']:.1f} s "
         f"(+{run['fixture']['db_growth_mib']:.0f} MiB); after send "
-        f"{run['batch_states_after_send']}; {run['sync_rounds']} sync rounds; "
-        f"payments {run['payment_statuses']}"
+        f"{run['batch_states_after_send']}; {run['sync_rounds']} sync rounds, then "
+        f"{run['batch_states_after_sync']}; "
+        f"payments {run['payment_statuses']}; batches by attempts [batches, "
+        f"PHEE ids] {run['attempts']}"
     )
     total = 0.0
     for label, phase in run["phases"].items():
