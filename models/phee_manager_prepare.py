@@ -2,7 +2,6 @@
 """Set-based preparation of PHEE payments and batches from approved entitlements."""
 
 import logging
-from uuid import uuid4
 
 import pandas as pd
 from psycopg2 import errors as pg_errors
@@ -34,11 +33,6 @@ _logger = logging.getLogger(__name__)
 PREPARE_LOCK_NAMESPACE = 0x50484550  # "PHEP"
 HELD_BACK_SHOWN = 10  # in the notification
 HELD_BACK_LOGGED = 500  # in the cycle chatter
-
-
-def new_references(count):
-    """``count`` fresh payment references (random UUID4 texts)."""
-    return [str(uuid4()) for _ in range(count)]
 
 
 class G2PPaymentHubEEManagerPrepare(models.Model):

@@ -9,6 +9,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..phee import failures
+from .phee_bulk import array_literal
 from .phee_utils import payable_entitlement
 
 
@@ -25,10 +26,10 @@ class G2PPaymentHubEEManagerRetry(models.Model):
                           phee_payment_state, account_number, phee_failure_reason,
                           phee_failure_code, phee_payee_dfsp_id
                      FROM g2p_payment
-                    WHERE entitlement_id = ANY(%s) AND status = 'failed'
+                    WHERE entitlement_id = ANY(%s::int4[]) AND status = 'failed'
                       AND phee_payment_state IS NOT NULL
                  ORDER BY entitlement_id, id DESC""",
-                list(entitlement_ids),
+                array_literal(entitlement_ids),
             )
         )
         return {row[0]: row[1:] for row in self.env.cr.fetchall()}

@@ -16,7 +16,6 @@ from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..models import phee_bulk
 from ..models.phee_bulk import BulkUnsupported, PaymentBulkInsert
-from ..models.phee_manager_prepare import new_references
 from ..models.phee_payee import PayeeResolver
 from .common import PheeCommon
 
@@ -162,7 +161,9 @@ class TestPerformancePaths(PheeCommon):
         for name in payments.mapped("name"):
             self.assertEqual(str(uuid.UUID(name)), name)
             self.assertEqual(uuid.UUID(name).version, 4)
-        self.assertEqual(len(set(new_references(1000))), 1000)
+        references = phee_bulk.uuid4_texts(1000)
+        self.assertEqual(len(set(references)), 1000)
+        self.assertTrue(all(uuid.UUID(r).version == 4 for r in references))
 
     def test_unknown_stored_field_falls_back_to_create(self):
         known = phee_bulk.PLAIN_COLUMNS - {"account_number"}
