@@ -12,6 +12,7 @@ import logging
 import socket
 import struct
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
@@ -106,20 +107,32 @@ def first_values(query: str) -> dict:
 
 
 class LocalHTTPServer(ThreadingHTTPServer):
-    """Threading server that can drop its open connections on stop."""
+    """Server answering each connection on a bounded pool of threads, that can
+    drop its open connections on stop.
+
+    A thread per connection, as the stdlib does, was seen to hang the server
+    for good after about a million requests: the accepting thread waited
+    forever for a new thread that never signalled its start.
+    """
 
     daemon_threads = True
+    max_threads = 64  # connections served at once; more wait to be accepted
 
     def __init__(self, address, app: PheeServer):
         self.app = app
         self._open: set = set()
         self._open_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(self.max_threads, "phee-local-http")
         super().__init__(address, _Handler)
 
     def process_request(self, request, client_address):
         with self._open_lock:
             self._open.add(request)
-        return super().process_request(request, client_address)
+        self._pool.submit(self.process_request_thread, request, client_address)
+
+    def server_close(self):
+        super().server_close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def shutdown_request(self, request):
         with self._open_lock:
