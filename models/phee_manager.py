@@ -1,18 +1,23 @@
 # Part of OpenG2P. See LICENSE file for full copyright and licensing details.
 """Payment Hub EE payment manager: configuration, credentials and the PHEE client."""
 
+import logging
 import secrets
 from datetime import datetime, timezone
 from urllib.parse import urlparse
 
 from markupsafe import Markup
+from psycopg2 import errors as pg_errors
 
 from odoo import _, _lt, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
 from ..phee import PheeClient, PheeConfig, PheeError, Token, const
 from ..phee.signer import load_private_key, public_key_fingerprint
 from .phee_utils import ADMIN_GROUPS, is_phee_admin
+
+_logger = logging.getLogger(__name__)
 
 # Identifier type written in the CSV when `payee_id_type_to_send` is empty.
 PAYEE_ID_TYPE_DEFAULTS = {
@@ -401,13 +406,41 @@ class G2PPaymentHubEEManager(models.Model):
         return PheeClient(config, token=token, on_token=rec._phee_store_token)
 
     def _phee_store_token(self, token):
+        """Keep a refreshed token for the next runs. It is a cache: when another
+        process holds or has just changed the manager's row (two syncs
+        refreshing at once), this token is not kept, rather than failing the
+        caller's work. Not through the ORM, whose log of a failed query would
+        show the token."""
         expires = datetime.fromtimestamp(token.expires_at, tz=timezone.utc)
-        self.sudo().write(
-            {
-                "auth_token": token.access_token,
-                "auth_token_expires_at": expires.replace(tzinfo=None),
-            }
-        )
+        cr, table = self.env.cr, SQL.identifier(self._table)
+        try:
+            with cr.savepoint(flush=False):
+                cr.execute(
+                    SQL(
+                        "SELECT id FROM %s WHERE id = %s FOR NO KEY UPDATE NOWAIT",
+                        table,
+                        self.id,
+                    ),
+                    log_exceptions=False,
+                )
+                cr.execute(
+                    SQL(
+                        "UPDATE %s SET auth_token = %s, auth_token_expires_at = %s "
+                        "WHERE id = %s",
+                        table,
+                        token.access_token,
+                        expires.replace(tzinfo=None),
+                        self.id,
+                    ),
+                    log_exceptions=False,
+                )
+        except (pg_errors.LockNotAvailable, pg_errors.SerializationFailure):
+            _logger.info(
+                "PHEE token of manager %s not kept: another process is keeping one",
+                self.id,
+            )
+            return
+        self.invalidate_recordset(["auth_token", "auth_token_expires_at"])
 
     # ------------------------------------------------------------
     # ACTIONS

@@ -2,10 +2,16 @@
 """No PHEE secret reaches a non-administrator through any JSON-RPC path."""
 
 import json
+import time
+from unittest.mock import patch
+
+from psycopg2 import errors as pg_errors
 
 from odoo.tests import HttpCase, tagged
+from odoo.tools import SQL
 
 from ..models.phee_manager import SECRET_FIELDS
+from ..phee import Token
 from ..phee.signer import generate_key_pair
 from .common import PheeCommon, officer
 
@@ -165,3 +171,28 @@ class TestSecretPaths(PheeCommon, HttpCase):
             fields = self.env[model]._fields
             tracked = [f for f in fnames if getattr(fields[f], "tracking", False)]
             self.assertFalse(tracked, model)
+
+
+@tagged("post_install", "-at_install")
+class TestTokenCache(PheeCommon):
+    def test_a_refreshed_token_is_kept_for_the_next_runs(self):
+        self.manager._phee_store_token(Token("fresh-token", time.time() + 600))
+        self.assertEqual(self.manager.sudo().auth_token, "fresh-token")
+
+    def test_a_token_another_process_is_keeping_is_dropped_quietly(self):
+        """Two syncs refreshing at once: the second does not fail its batch,
+        and no failed query (token included) reaches the log."""
+        cursor_class = type(self.env.cr)
+        execute = cursor_class.execute
+
+        def locked(cr, query, params=None, log_exceptions=True):
+            if "NOWAIT" in (query.code if isinstance(query, SQL) else str(query)):
+                raise pg_errors.LockNotAvailable("row locked by another process")
+            return execute(cr, query, params, log_exceptions)
+
+        with (
+            patch.object(cursor_class, "execute", locked),
+            self.assertNoLogs("odoo.sql_db", "ERROR"),
+        ):
+            self.manager._phee_store_token(Token("second-token", time.time() + 600))
+        self.assertNotEqual(self.manager.sudo().auth_token, "second-token")
