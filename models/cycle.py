@@ -59,6 +59,12 @@ class G2PCycle(models.Model):
         help="Failed payments that a retry would issue again: not those that "
         "would fail again unchanged.",
     )
+    phee_retry_unchanged_count = fields.Integer(
+        "Unknown Payees Unchanged",
+        compute="_compute_phee_retry_count",
+        help="Payments PHEE refused for an unknown payee or invalid data, whose "
+        "registrant still has the same number: retried only on purpose.",
+    )
 
     def _compute_phee_enabled(self):
         for cycle in self:
@@ -124,12 +130,13 @@ class G2PCycle(models.Model):
         for cycle in self:
             manager = phee_manager(cycle.program_id)
             if not manager or not cycle.phee_failed_count or cycle.state != "approved":
-                cycle.phee_retry_count = 0
+                cycle.phee_retry_count = cycle.phee_retry_unchanged_count = 0
                 continue
             plan = manager._phee_retry_plan(cycle)
             cycle.phee_retry_count = sum(plan["retried"].values()) + sum(
                 plan["held_again"].values()
             )
+            cycle.phee_retry_unchanged_count = plan["unchanged_payee"]
 
     def _get_related_job_domain(self):
         """Override of `g2p_programs`: also list the PHEE jobs of the cycle."""

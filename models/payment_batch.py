@@ -506,13 +506,20 @@ class G2PPaymentBatch(models.Model):
         )
 
     def _phee_responsible(self):
-        """Who is asked to act: whoever last sent the batch, else the cycle's
-        creator."""
+        """Who is asked to act: whoever last sent the batch, else whoever
+        created or last changed the cycle or created the program; a person,
+        not the system user (the cron's, or a script's)."""
         self.ensure_one()
-        sender = self.phee_sender_id
-        if sender and not sender._is_superuser() and sender.active:
-            return sender
-        return self.cycle_id.create_uid
+        cycle = self.cycle_id
+        for user in (
+            self.phee_sender_id,
+            cycle.create_uid,
+            cycle.write_uid,
+            cycle.program_id.create_uid,
+        ):
+            if user and user.active and not user.share and not user._is_superuser():
+                return user
+        return cycle.create_uid
 
     def _phee_finish(self):
         """in_progress → completed / completed_failures: every payment is final."""

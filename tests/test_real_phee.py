@@ -141,6 +141,23 @@ class TestStockPhee(PheeCommon):
         self.assertTrue(batch.activity_ids)
         self.assertIn(batch.name, self.cycle.message_ids[0].body)
 
+    def test_the_needs_attention_activity_goes_to_a_person(self):
+        """Sent by the system (the cron, a script): the officer who last
+        changed the cycle is asked, not the system user."""
+        self._restart_server(never_start=1)
+        self._phones("001")
+        self._prepare()
+        batch = self._batches()
+        self.cycle.send_payment()
+        user = officer(
+            self.env, "phee_pm_attention", "g2p_programs.g2p_program_manager"
+        )
+        self.cycle.with_user(user).write({"name": "Cycle 1 (checked)"})
+        self._age(batch, "phee_accepted_at", minutes=61)
+        self.env["g2p.payment.batch"]._cron_phee_status_sync()
+        self.assertEqual(batch.phee_state, "needs_attention")
+        self.assertEqual(batch.activity_ids.user_id, user)
+
     def test_a_transfer_that_never_settles_needs_attention_after_its_deadline(self):
         self._phones("001", "555")
         self._prepare()

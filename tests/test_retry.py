@@ -32,6 +32,7 @@ class TestRetryFailed(SyncCommon):
         self.assertEqual(failed.phee_failure_reason, "Party not found")
         self.assertIn("register", failed.phee_next_step)
         self.assertEqual(self.cycle.phee_retry_count, 0)
+        self.assertEqual(self.cycle.phee_retry_unchanged_count, 1)
         wizard = self._wizard()
         self.assertEqual(wizard.retry_count, 0)
         self.assertEqual(wizard.unchanged_payee_count, 1)

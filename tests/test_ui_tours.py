@@ -53,6 +53,9 @@ class TestUiTours(PheeCommon, HttpCase):
         self.assertEqual(
             self._batches().mapped("phee_state"), ["completed", "completed_failures"]
         )
+        self.assertEqual(
+            (self.cycle.phee_retry_count, self.cycle.phee_retry_unchanged_count), (0, 1)
+        )
         self.env["res.partner"].search(
             [("name", "=", "No Phone Beneficiary")]
         ).phone = "27710000009"

@@ -134,12 +134,23 @@ registry.category("web_tour.tours").add("g2p_payment_phee_officer_tour", {
             '.o_breadcrumb .active:contains("Unknown Payee")',
             "The registrant's form opens, to correct the number",
         ),
-        { content: "Back to the failed payments", trigger: ".o_back_button" },
-        { content: "Back to the cycle", trigger: ".o_back_button" },
+        {
+            content: "Back to the cycle",
+            trigger: '.o_breadcrumb .breadcrumb-item a:contains("Cycle 1")',
+        },
+        check('div[name="phee_paid_count"]', "The cycle's form is back"),
         // Both failures would fail again unchanged: nothing to retry yet.
         checkAbsent(
-            'button[name="action_phee_retry_failed"]',
+            `${HEADER} button[name="action_phee_retry_failed"]`,
             "No retry offered while every failure would fail again unchanged",
+        ),
+        check(
+            '.o_form_view div:contains("Nothing to retry yet")',
+            "and the cycle says why, and what to do",
+        ),
+        check(
+            '.o_form_view button[name="action_phee_retry_failed"]:contains("registered their numbers since")',
+            "Retrying the unknown payee stays possible, on purpose",
         ),
     ],
 });
