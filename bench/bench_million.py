@@ -73,7 +73,6 @@ import tempfile
 import time
 from collections import Counter
 from contextlib import contextmanager, suppress
-from datetime import date, timedelta
 from unittest import mock
 from urllib.parse import urlsplit
 
@@ -270,68 +269,33 @@ def sandbox(public_key):
             log.close()
 
 
-def endpoints(base):
-    return {
-        "payment_endpoint_url": f"{base}/batchtransactions",
-        "status_endpoint_url": f"{base}/api/v1/batch",
-        "details_endpoint_url": f"{base}/api/v1/batch/detail",
-        "batches_endpoint_url": f"{base}/api/v1/batches",
-        "auth_endpoint_url": f"{base}/oauth/token",
-    }
-
-
 # ----------------------------------------------------------------- fixture
 
 
+def _bench_odoo():
+    """The definitions of ``bench_odoo.py`` (run without its main): one
+    program, cycle and manager fixture for both benchmarks."""
+    import odoo.addons.g2p_payment_phee as addon
+
+    path = os.path.join(os.path.dirname(addon.__file__), "bench", "bench_odoo.py")
+    namespace = {}
+    with open(path) as source:
+        exec(compile(source.read(), path, "exec"), namespace)  # noqa: S102
+    return namespace
+
+
 def make_program(env, n, base, private_key):
-    """A program, an approved cycle and a PHEE manager paying through ``base``."""
-    currency = env.ref("base.USD")
-    currency.active = True
-    name = f"Bench {n} {time.time_ns()}"
-    journal_id = env["g2p.program.create.wizard"].create_journal(name, currency.id)
-    program = env["g2p.program"].create({"name": name, "journal_id": journal_id})
-    cycle_manager = env["g2p.cycle.manager.default"].create(
-        {"name": "Default", "program_id": program.id}
+    """``bench_odoo.py``'s program, approved cycle and PHEE manager (no pacing
+    limits), paying through the local server at ``base``; committed."""
+    from odoo.addons.g2p_payment_phee.phee_sandbox import endpoint_urls
+
+    cycle, manager = _bench_odoo()["make_program"](
+        env,
+        n,
+        endpoint_urls(base),
+        private_key,
+        make_csv_at_prepare=CSV_AT_PREPARE,
     )
-    program.cycle_managers = [
-        (
-            0,
-            0,
-            {
-                "program_id": program.id,
-                "manager_ref_id": f"{cycle_manager._name},{cycle_manager.id}",
-            },
-        )
-    ]
-    cycle = env["g2p.cycle"].create(
-        {
-            "name": "Cycle 1",
-            "program_id": program.id,
-            "start_date": date.today(),
-            "end_date": date.today() + timedelta(days=30),
-            "state": "approved",
-        }
-    )
-    Manager = env["g2p.program.payment.manager.phee"]
-    vals = {
-        "name": "PHEE bench",
-        "program_id": program.id,
-        "tenant_id": "gorilla",
-        "username": "mifos",
-        "password": "password",
-        "payer_id": "27710101999",
-        "payee_id_type": "phone",
-        "signature_private_key": private_key,
-        "max_batch_size": BATCH_SIZE,
-        "make_csv_at_prepare": CSV_AT_PREPARE,
-        **endpoints(base),
-    }
-    # No pacing: the local server has no connectors to saturate.
-    for pacing in ("max_batches_in_flight", "max_submissions_per_minute"):
-        if pacing in Manager._fields:
-            vals[pacing] = 0
-    manager = Manager.create(vals)
-    program.payment_managers[:1].manager_ref_id = f"{manager._name},{manager.id}"
     env.cr.commit()
     return cycle, manager
 

@@ -135,12 +135,13 @@ def _pay_with(program, vals):
     return manager
 
 
-def make_program(env, n, server, private_key):
-    """A program, an approved cycle and a PHEE manager paying through ``server``
-    (signing with ``private_key``, without pacing limits)."""
+def make_program(env, n, endpoints, private_key, **vals):
+    """A program, an approved cycle and a PHEE manager paying through
+    ``endpoints`` (signing with ``private_key``, without pacing limits; ``vals``:
+    more settings of the manager)."""
     program, cycle = _program_and_cycle(env, n)
     Manager = env["g2p.program.payment.manager.phee"]
-    vals = {"signature_private_key": private_key, **server.endpoints()}
+    vals = {"signature_private_key": private_key, **endpoints, **vals}
     for pacing in ("max_batches_in_flight", "max_submissions_per_minute"):
         if pacing in Manager._fields:
             vals[pacing] = 0
@@ -228,7 +229,7 @@ def run_once(env, n):
         server = stack.enter_context(
             PheeServer(public_key_pem=public_key, settle_polls=0)
         )
-        cycle, manager = make_program(env, n, server, private_key)
+        cycle, manager = make_program(env, n, server.endpoints(), private_key)
         start = time.perf_counter()
         make_entitlements(env, cycle, n)
         setup = time.perf_counter() - start

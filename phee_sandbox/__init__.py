@@ -37,7 +37,7 @@ if sys.version_info < (3, 10):  # noqa: UP036
         % tuple(sys.version_info[:2])
     )
 
-from .app import LENIENT, PheeServer  # noqa: E402
+from .app import LENIENT, PheeServer, endpoint_urls  # noqa: E402
 from .bulk import form_data_text, has_file_part  # noqa: E402
 from .cli import main  # noqa: E402
 from .http import Reply, Request  # noqa: E402

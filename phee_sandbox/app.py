@@ -56,6 +56,18 @@ LENIENT = {
 }
 
 
+def endpoint_urls(base: str) -> dict:
+    """The five endpoint URLs of a local server at ``base``, keyed like
+    ``PheeConfig`` fields."""
+    return {
+        "payment_endpoint_url": f"{base}/batchtransactions",
+        "status_endpoint_url": f"{base}/api/v1/batch",
+        "details_endpoint_url": f"{base}/api/v1/batch/detail",
+        "batches_endpoint_url": f"{base}/api/v1/batches",
+        "auth_endpoint_url": f"{base}/oauth/token",
+    }
+
+
 def _tenant_keys(keys) -> dict:
     """``{tenant in lower case or "default": (public numbers, text)}``."""
     if not keys:
@@ -289,14 +301,7 @@ class PheeServer(BulkRoutes, OpsRoutes):
 
     def endpoints(self) -> dict:
         """The five endpoint URLs, keyed like ``PheeConfig`` fields."""
-        base = self.base_url
-        return {
-            "payment_endpoint_url": f"{base}/batchtransactions",
-            "status_endpoint_url": f"{base}/api/v1/batch",
-            "details_endpoint_url": f"{base}/api/v1/batch/detail",
-            "batches_endpoint_url": f"{base}/api/v1/batches",
-            "auth_endpoint_url": f"{base}/oauth/token",
-        }
+        return endpoint_urls(self.base_url)
 
     # --------------------------------------------------------- inspection
 
