@@ -116,7 +116,10 @@ class LocalHTTPServer(ThreadingHTTPServer):
     """
 
     daemon_threads = True
-    max_threads = 64  # connections served at once; more wait to be accepted
+    # Connections served at once (Spring Boot's Tomcat defaults to 200);
+    # more wait to be accepted. An idle keep-alive connection holds its thread
+    # until the handler's timeout.
+    max_threads = 200
 
     def __init__(self, address, app: PheeServer):
         self.app = app
