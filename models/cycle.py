@@ -133,9 +133,7 @@ class G2PCycle(models.Model):
                 cycle.phee_retry_count = cycle.phee_retry_unchanged_count = 0
                 continue
             plan = manager._phee_retry_plan(cycle)
-            cycle.phee_retry_count = sum(plan["retried"].values()) + sum(
-                plan["held_again"].values()
-            )
+            cycle.phee_retry_count = plan["issued"]
             cycle.phee_retry_unchanged_count = plan["unchanged_payee"]
 
     def _get_related_job_domain(self):

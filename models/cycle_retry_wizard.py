@@ -30,11 +30,11 @@ class G2PPaymentHubEERetryWizard(models.TransientModel):
             plan = wizard.cycle_id._phee_required_manager()._phee_retry_plan(
                 wizard.cycle_id
             )
-            retried = sum(plan["retried"].values()) + plan["new"]
-            retried += sum(plan["held_again"].values())
-            if wizard.retry_unchanged:
-                retried += plan["unchanged_payee"]
-            wizard.retry_count = retried
+            wizard.retry_count = (
+                plan["issued"]
+                + plan["new"]
+                + (plan["unchanged_payee"] if wizard.retry_unchanged else 0)
+            )
             wizard.unchanged_payee_count = plan["unchanged_payee"]
             wizard.plan_html = wizard._phee_plan_html(plan)
 

@@ -34,9 +34,10 @@ class G2PPaymentHubEEManagerRetry(models.Model):
         )
         return {row[0]: row[1:] for row in self.env.cr.fetchall()}
 
-    def _phee_unchanged_failures(self, frame, reasons):
+    def _phee_unchanged_failures(self, frame, reasons, last):
         """{row position: reason} of the frame's entitlements whose last payment
-        failed and would fail again as they are now.
+        failed (``last``: ``_phee_last_failures``) and would fail again as they
+        are now.
 
         - held back: held back again for the same reason (the registrant was
           not corrected);
@@ -45,7 +46,6 @@ class G2PPaymentHubEEManagerRetry(models.Model):
           unless the context has ``phee_retry_unchanged`` (the officer said
           the beneficiary has registered that number since).
         """
-        last = self._phee_last_failures(frame["entitlement_id"].tolist())
         if not last:
             return {}
         retry_unchanged = self.env.context.get("phee_retry_unchanged")
@@ -79,7 +79,8 @@ class G2PPaymentHubEEManagerRetry(models.Model):
         :return: (frame, csv_frame, reasons, unchanged) with unchanged the
             [(entitlement, reason)] dropped.
         """
-        skip = self._phee_unchanged_failures(frame, reasons)
+        last = self._phee_last_failures(frame["entitlement_id"].tolist())
+        skip = self._phee_unchanged_failures(frame, reasons, last)
         if not skip:
             return frame, csv_frame, reasons, []
         entitlements = self.env["g2p.entitlement"].browse(
@@ -118,7 +119,8 @@ class G2PPaymentHubEEManagerRetry(models.Model):
     def _phee_retry_plan(self, cycle):
         """What retrying the cycle's failed payments would do now.
 
-        :return: dict with ``retried`` (count per kind: ``refused``, ``held``
+        :return: dict with ``issued`` (how many failed payments it issues
+            again), ``retried`` (count per kind: ``refused``, ``held``
             for held back ones whose registrant was corrected), ``held_again``
             (reasons of rows that would be held back for a new reason),
             ``unchanged`` (Counter of reasons not retried), ``unchanged_payee``
@@ -129,6 +131,7 @@ class G2PPaymentHubEEManagerRetry(models.Model):
         self.ensure_one()
         ids, never_prepared = self._phee_retry_candidates(cycle)
         plan = {
+            "issued": 0,
             "retried": Counter(),
             "held_again": Counter(),
             "unchanged": Counter(),
@@ -152,8 +155,8 @@ class G2PPaymentHubEEManagerRetry(models.Model):
         except UserError as error:
             plan["error"] = str(error)
             return plan
-        unchanged = self._phee_unchanged_failures(frame, reasons)
         last = self._phee_last_failures(ids)
+        unchanged = self._phee_unchanged_failures(frame, reasons, last)
         for row, entitlement_id in enumerate(frame["entitlement_id"].tolist()):
             state = last.get(entitlement_id, ("failed",))[0]
             if row in unchanged:
@@ -163,4 +166,5 @@ class G2PPaymentHubEEManagerRetry(models.Model):
                 plan["held_again"][reasons[row]] += 1
             else:
                 plan["retried"]["held" if state == "held_back" else "refused"] += 1
+        plan["issued"] = plan["retried"].total() + plan["held_again"].total()
         return plan
